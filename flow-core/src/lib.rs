@@ -1,0 +1,31 @@
+//! # flow-core
+//!
+//! The pure core of flow: a hospital's theatres, beds, waiting list and emergency
+//! demand become a plan that books elective surgery while keeping a statistically
+//! sized reserve for the emergency/trauma stream that runs alongside.
+//!
+//! ## Layout
+//! - [`scenario`]: the `flow.scenario/1` contract types and calendar helpers.
+//! - [`validate`]: reading a scenario or plan from text; every error names its field.
+//! - [`reserve`]: the emergency bed (Poisson quantile) and theatre (normal) reserves.
+//! - [`plan`]: the `flow.plan/1` contract types.
+//! - [`check`]: the hard constraints of the contract, independent of any planner.
+//! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
+//! - [`error`]: typed errors.
+//!
+//! flow-core never reads the clock, touches the network or the file system, or spawns
+//! threads: time and data are passed in, and every function is deterministic.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod error;
+pub mod generate;
+pub mod plan;
+pub mod reserve;
+pub mod scenario;
+pub mod validate;
+
+pub use error::{Error, FieldError, FieldErrors, Result};
+pub use plan::Plan;
+pub use scenario::Scenario;

@@ -1,0 +1,153 @@
+//! The `flow.plan/1` document: which specialty takes each session, which cases are
+//! booked into it, how many minutes it holds back for emergencies, why each other case
+//! waits, and the bed census that results.
+//!
+//! Plain data under the contract's field names. A plan that ran out of time or found
+//! no feasible booking is still a `Plan`, with its [`SolverInfo::status`] saying so.
+//! Fields beyond the contract (`theatre_reserve`, `version`, `generated_at`) are
+//! documented extensions and default when absent, so older plans still parse.
+
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::Period;
+
+/// The schema tag a plan document carries.
+pub const PLAN_SCHEMA: &str = "flow.plan/1";
+
+/// A complete answer to a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    /// Always `"flow.plan/1"`.
+    pub schema: String,
+    /// The scenario's `name`.
+    pub scenario: String,
+    /// How the plan was found.
+    pub solver: SolverInfo,
+    /// Planned theatre sessions (each scenario session at most once).
+    pub sessions: Vec<PlanSession>,
+    /// Cases on the waiting list that this plan does not book, each with a reason.
+    pub unscheduled: Vec<Unscheduled>,
+    /// Bed census per pool and night that the plan implies.
+    pub occupancy: Vec<Occupancy>,
+    /// Extension: the emergency theatre reserve per site and day, and any shortfall.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub theatre_reserve: Vec<TheatreReserve>,
+    /// Extension (daemon): the plan's version, incremented on every re-plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Extension (daemon): when this plan was made (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_at: Option<String>,
+}
+
+/// Which backend solved the plan and how far it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SolverInfo {
+    /// `highs`, `cbc`, `microlp`, `greedy`, …
+    pub backend: String,
+    /// `optimal`, `feasible` (time or gap limit reached), `infeasible`, `heuristic`.
+    pub status: String,
+    /// Objective value in the planner's own units.
+    pub objective: f64,
+    /// Relative MIP gap at the end (0 when optimal).
+    pub gap: f64,
+    /// Wall-clock seconds spent solving.
+    pub seconds: f64,
+}
+
+/// One scenario session as planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanSession {
+    /// Theatre id.
+    pub theatre: String,
+    /// Date of the session.
+    pub date: NaiveDate,
+    /// `am`, `pm` or `eve`.
+    pub period: Period,
+    /// Specialty given to the session (`null` only when it books no case).
+    pub specialty: Option<String>,
+    /// Session length, as in the scenario.
+    pub minutes: u32,
+    /// Minutes held back for the emergency/trauma stream.
+    pub reserved_emergency_min: u32,
+    /// Booked case ids, in list order.
+    pub cases: Vec<String>,
+}
+
+/// Why a case is not booked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// No session of its specialty had the minutes left.
+    NoTheatreTime,
+    /// Its stay would not fit the beds left after the emergency reserve.
+    NoBed,
+    /// It cannot be booked at all here (no session it may use inside the horizon).
+    NotEligible,
+    /// Its earliest date lies beyond the horizon.
+    OutsideHorizon,
+    /// Capacity went to more urgent or longer-waiting cases.
+    LowerPriority,
+}
+
+impl Reason {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NoTheatreTime => "no_theatre_time",
+            Reason::NoBed => "no_bed",
+            Reason::NotEligible => "not_eligible",
+            Reason::OutsideHorizon => "outside_horizon",
+            Reason::LowerPriority => "lower_priority",
+        }
+    }
+}
+
+/// A waiting-list case left out of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Unscheduled {
+    /// Case id.
+    pub case: String,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// One pool on one night.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Occupancy {
+    /// Site id.
+    pub site: String,
+    /// Bed kind.
+    pub kind: String,
+    /// The night (night of this date).
+    pub date: NaiveDate,
+    /// Open beds that night.
+    pub beds: u32,
+    /// Current inpatients still in.
+    pub current: u32,
+    /// Booked elective patients in a bed of this pool that night.
+    pub elective: u32,
+    /// Expected new emergency patients present, m(t).
+    pub emergency_mean: f64,
+    /// Beds held back for them, r(t).
+    pub emergency_reserve: u32,
+}
+
+/// Emergency theatre reserve at one site on one day (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TheatreReserve {
+    /// Site id.
+    pub site: String,
+    /// Day.
+    pub date: NaiveDate,
+    /// `⌈μ + z·σ⌉` minutes needed.
+    pub required_min: u32,
+    /// Minutes of dedicated emergency-theatre sessions that day.
+    pub emergency_theatre_min: u32,
+    /// Minutes held back inside elective sessions.
+    pub reserved_in_sessions_min: u32,
+    /// What the site's sessions could not hold (0 when covered).
+    pub shortfall_min: u32,
+}

@@ -1,0 +1,280 @@
+//! The emergency reserve: how many beds and theatre minutes elective work must leave
+//! free for the emergency/trauma stream, exactly as `CONTRACT.md` defines them.
+//!
+//! Beds (hard constraint 5): emergency admissions into a pool arrive Poisson with the
+//! weekday mean λ(s) and stay a geometric number of nights (mean L ≥ 1, at least one),
+//! so the new emergency patients still present on night t number Poisson(m(t)) with
+//! `m(t) = Σ_{s≤t} λ(s)·(1 − 1/L)^(t−s)`. The reserve r(t) is the smallest k with
+//! `P(Poisson(m(t)) ≤ k) ≥ q`. What is left, `max(0, beds − current − r)`, is the
+//! room electives may fill.
+//!
+//! Theatres (hard constraint 6): a site's emergency theatre workload on a day is a
+//! compound Poisson sum with `μ = λ·mean` and `σ² = λ·(mean² + sd²)`; the reserve is
+//! the normal approximation `μ + z·σ`, `z = Φ⁻¹(q)`, rounded up to whole minutes.
+//!
+//! The planner and the independent checker both stand on this module and nothing else
+//! beyond the contract types, so they cannot disagree about the arithmetic.
+
+use std::collections::BTreeMap;
+
+use statrs::distribution::{ContinuousCDF, DiscreteCDF, Normal, Poisson};
+
+use crate::scenario::{PoolKey, Scenario};
+
+/// Expected emergency patients present on each night of the horizon, `m(0..horizon)`.
+///
+/// `per_day` is Monday..Sunday; `weekday(t)` maps horizon day `t` to its index there.
+pub fn expected_census(
+    per_day: &[f64; 7],
+    los_mean_nights: f64,
+    horizon_days: u32,
+    weekday: impl Fn(u32) -> usize,
+) -> Vec<f64> {
+    let stay = if los_mean_nights >= 1.0 {
+        1.0 - 1.0 / los_mean_nights
+    } else {
+        0.0
+    };
+    let mut m = Vec::with_capacity(horizon_days as usize);
+    let mut carried = 0.0;
+    for t in 0..horizon_days {
+        // m(t) = λ(t) + (1 − 1/L)·m(t−1): the same sum, accumulated.
+        carried = per_day[weekday(t) % 7] + stay * carried;
+        m.push(carried);
+    }
+    m
+}
+
+/// Smallest k with `P(Poisson(mean) ≤ k) ≥ quantile`; 0 when `mean` is 0.
+pub fn poisson_quantile(mean: f64, quantile: f64) -> u32 {
+    if mean.is_nan() || mean <= 0.0 || quantile <= 0.0 {
+        return 0;
+    }
+    let Ok(dist) = Poisson::new(mean) else {
+        return 0;
+    };
+    // Start near the normal approximation and walk to the exact boundary.
+    let z = standard_normal_quantile(quantile.min(1.0 - 1e-12));
+    let mut k = (mean + z * mean.sqrt()).floor().max(0.0) as u64;
+    while k > 0 && dist.cdf(k - 1) >= quantile {
+        k -= 1;
+    }
+    while dist.cdf(k) < quantile {
+        k += 1;
+    }
+    u32::try_from(k).unwrap_or(u32::MAX)
+}
+
+/// Φ⁻¹(q), the standard normal quantile.
+pub fn standard_normal_quantile(q: f64) -> f64 {
+    match Normal::new(0.0, 1.0) {
+        Ok(n) => n.inverse_cdf(q.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON)),
+        Err(_) => 0.0,
+    }
+}
+
+/// Emergency theatre minutes to keep free on a day with mean `cases`:
+/// `⌈μ + z·σ⌉` with `μ = λ·mean`, `σ² = λ·(mean² + sd²)`, `z = Φ⁻¹(quantile)`.
+pub fn theatre_reserve_minutes(
+    cases: f64,
+    minutes_mean: f64,
+    minutes_sd: f64,
+    quantile: f64,
+) -> u32 {
+    if cases <= 0.0 {
+        return 0;
+    }
+    let mu = cases * minutes_mean;
+    let sigma = (cases * (minutes_mean * minutes_mean + minutes_sd * minutes_sd)).sqrt();
+    let need = mu + standard_normal_quantile(quantile) * sigma;
+    // Whole minutes: a reserve r satisfies r ≥ need exactly when r ≥ ⌈need⌉.
+    (need - 1e-9).ceil().max(0.0) as u32
+}
+
+/// One night of one bed pool: what is there and how much of it electives may use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolNight {
+    /// Open beds (ward beds less closures).
+    pub beds: u32,
+    /// Current inpatients still in on this night.
+    pub current: u32,
+    /// m(t), the expected number of new emergency patients present.
+    pub emergency_mean: f64,
+    /// r(t), the Poisson-quantile reserve.
+    pub emergency_reserve: u32,
+}
+
+impl PoolNight {
+    /// Beds electives may fill: `max(0, beds − current − reserve)`.
+    pub fn room(&self) -> u32 {
+        self.beds
+            .saturating_sub(self.current)
+            .saturating_sub(self.emergency_reserve)
+    }
+}
+
+/// Every bed pool's nights over the horizon, keyed by pool.
+pub type BedReserve = BTreeMap<PoolKey, Vec<PoolNight>>;
+
+/// Computes [`PoolNight`] for every pool and night of the scenario in one pass.
+///
+/// Inpatients in unknown wards and admissions for pools without wards are ignored
+/// (validation reports them); nothing here panics on a bad scenario.
+pub fn bed_reserve(scenario: &Scenario) -> BedReserve {
+    let horizon = scenario.horizon_days as usize;
+    let quantile = scenario.policy.emergency_bed_quantile;
+    let mut out: BedReserve = BTreeMap::new();
+    let mut ward_pool: BTreeMap<&str, PoolKey> = BTreeMap::new();
+    for ward in &scenario.wards {
+        let pool = PoolKey {
+            site: ward.site.clone(),
+            kind: ward.kind.clone(),
+        };
+        ward_pool.insert(&ward.id, pool.clone());
+        let nights = out.entry(pool).or_insert_with(|| {
+            vec![
+                PoolNight {
+                    beds: 0,
+                    current: 0,
+                    emergency_mean: 0.0,
+                    emergency_reserve: 0,
+                };
+                horizon
+            ]
+        });
+        for (t, night) in nights.iter_mut().enumerate() {
+            let date = scenario.date(t as u32);
+            let closed: u32 = ward
+                .closures
+                .iter()
+                .filter(|c| c.from <= date && date <= c.to)
+                .map(|c| c.beds)
+                .sum();
+            night.beds += ward.beds.saturating_sub(closed);
+        }
+    }
+    for patient in &scenario.inpatients {
+        let Some(nights) = ward_pool
+            .get(patient.ward.as_str())
+            .and_then(|p| out.get_mut(p))
+        else {
+            continue;
+        };
+        // In on night t while expected_discharge > day t.
+        let leaves = scenario
+            .day_index(patient.expected_discharge)
+            .clamp(0, horizon as i64) as usize;
+        for night in &mut nights[..leaves] {
+            night.current += 1;
+        }
+    }
+    for stream in &scenario.emergency.admissions {
+        let pool = PoolKey {
+            site: stream.site.clone(),
+            kind: stream.kind.clone(),
+        };
+        let Some(nights) = out.get_mut(&pool) else {
+            continue;
+        };
+        let m = expected_census(
+            &stream.per_day,
+            stream.los_mean_nights,
+            scenario.horizon_days,
+            |t| scenario.weekday(t),
+        );
+        for (night, m) in nights.iter_mut().zip(m) {
+            night.emergency_mean += m;
+        }
+    }
+    for nights in out.values_mut() {
+        for night in nights.iter_mut() {
+            night.emergency_reserve = poisson_quantile(night.emergency_mean, quantile);
+        }
+    }
+    out
+}
+
+/// Emergency theatre minutes each site must keep free on each horizon day
+/// (`site → [minutes; horizon]`); sites without demand are absent.
+pub fn theatre_reserve(scenario: &Scenario) -> BTreeMap<String, Vec<u32>> {
+    let quantile = scenario.policy.emergency_theatre_quantile;
+    let mut out: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for demand in &scenario.emergency.theatre {
+        let need = out
+            .entry(demand.site.clone())
+            .or_insert_with(|| vec![0; scenario.horizon_days as usize]);
+        for (t, minutes) in need.iter_mut().enumerate() {
+            let cases = demand.per_day[scenario.weekday(t as u32)];
+            *minutes +=
+                theatre_reserve_minutes(cases, demand.minutes_mean, demand.minutes_sd, quantile);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poisson_quantiles_match_tables() {
+        // scipy.stats.poisson.ppf(q, mu)
+        let cases = [
+            (0.0, 0.9, 0),
+            (1.0, 0.5, 1),
+            (1.0, 0.9, 2),
+            (4.1, 0.9, 7),
+            (10.0, 0.9, 14),
+            (10.0, 0.95, 15),
+            (10.0, 0.99, 18),
+            (25.0, 0.9, 32),
+            (50.0, 0.5, 50),
+            (100.0, 0.9, 113),
+            (100.0, 0.99, 124),
+            (0.1, 0.9, 0),
+            (0.2, 0.9, 1),
+            (800.0, 0.9, 836),
+        ];
+        for (mean, q, want) in cases {
+            assert_eq!(poisson_quantile(mean, q), want, "Poisson({mean}) q={q}");
+        }
+    }
+
+    #[test]
+    fn normal_quantiles_match_tables() {
+        // scipy.stats.norm.ppf
+        for (q, z) in [
+            (0.5, 0.0),
+            (0.9, 1.2815515655446004),
+            (0.95, 1.6448536269514722),
+            (0.99, 2.3263478740408408),
+        ] {
+            assert!((standard_normal_quantile(q) - z).abs() < 1e-9, "q={q}");
+        }
+    }
+
+    #[test]
+    fn theatre_reserve_is_mu_plus_z_sigma_rounded_up() {
+        // λ = 6, mean 95, sd 40: μ = 570, σ = sqrt(6·(9025+1600)) = 252.4876…,
+        // z(0.9) = 1.28155 → 893.57… → 894.
+        assert_eq!(theatre_reserve_minutes(6.0, 95.0, 40.0, 0.9), 894);
+        assert_eq!(theatre_reserve_minutes(0.0, 95.0, 40.0, 0.9), 0);
+        // q = 0.5: z = 0, exactly μ.
+        assert_eq!(theatre_reserve_minutes(2.0, 60.0, 0.0, 0.5), 120);
+    }
+
+    #[test]
+    fn expected_census_is_the_geometric_sum() {
+        let per_day = [9.0, 8.0, 8.0, 8.0, 9.0, 7.0, 7.0];
+        let m = expected_census(&per_day, 4.5, 10, |t| (t % 7) as usize);
+        for t in 0..10usize {
+            let direct: f64 = (0..=t)
+                .map(|s| per_day[s % 7] * (1.0 - 1.0 / 4.5f64).powi((t - s) as i32))
+                .sum();
+            assert!((m[t] - direct).abs() < 1e-9, "t={t}");
+        }
+        // L = 1: everyone leaves after one night, m(t) = λ(t).
+        let m1 = expected_census(&per_day, 1.0, 7, |t| t as usize);
+        assert_eq!(m1, per_day.to_vec());
+    }
+}
