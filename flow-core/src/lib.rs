@@ -10,6 +10,8 @@
 //! - [`reserve`]: the emergency bed (Poisson quantile) and theatre (normal) reserves.
 //! - [`plan`]: the `flow.plan/1` contract types.
 //! - [`check`]: the hard constraints of the contract, independent of any planner.
+//! - [`ledger`]: the exact capacity every planner books against.
+//! - [`greedy`]: the treat-in-turn, first-fit baseline.
 //! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
 //! - [`error`]: typed errors.
 //!
@@ -21,6 +23,8 @@
 pub mod check;
 pub mod error;
 pub mod generate;
+pub mod greedy;
+pub mod ledger;
 pub mod plan;
 pub mod reserve;
 pub mod scenario;

@@ -1,0 +1,563 @@
+//! The booking ledger: what every planner books against.
+//!
+//! A [`Ledger`] indexes a scenario once (elective sessions in date order, bed pools,
+//! cases) and keeps the exact capacity the hard constraints leave: theatre minutes per
+//! session after the utilisation cap and the emergency reserve, and beds per pool and
+//! night after current inpatients and the Poisson emergency reserve. A case is only
+//! ever placed through [`Ledger::try_book`], which refuses anything a hard constraint
+//! forbids, so every plan built on a ledger is feasible by construction (the
+//! independent checker confirms it in tests).
+//!
+//! Planners differ only in *which* specialty each flexible session gets, *how much*
+//! reserve each session holds and *in which order* cases are offered; the ledger
+//! answers "does it fit?" and turns the result into a [`Plan`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::plan::{
+    Occupancy, PLAN_SCHEMA, Plan, PlanSession, Reason, SolverInfo, TheatreReserve, Unscheduled,
+};
+use crate::reserve::{self, BedReserve};
+use crate::scenario::{Case, Period, PoolKey, Scenario};
+
+/// One elective (non-emergency) session and what is booked into it.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    /// Theatre id.
+    pub theatre: String,
+    /// Site of the theatre.
+    pub site: usize,
+    /// Horizon day.
+    pub day: u32,
+    /// `am`, `pm` or `eve`.
+    pub period: Period,
+    /// Session length.
+    pub minutes: u32,
+    /// Specialty of a fixed block; `None` for a flexible session.
+    pub fixed: Option<usize>,
+    /// Specialty the plan gives the session (equals `fixed` for a block).
+    pub specialty: Option<usize>,
+    /// Minutes held back for the emergency stream.
+    pub reserved: u32,
+    /// Minutes booked.
+    pub used: u32,
+    /// Booked cases (indices into the waiting list), in booking order.
+    pub cases: Vec<usize>,
+}
+
+impl Slot {
+    /// Bookable minutes: `⌊cap × minutes⌋ − reserved`, never negative.
+    pub fn capacity(&self, cap: f64) -> u32 {
+        capped_minutes(self.minutes, cap).saturating_sub(self.reserved)
+    }
+
+    /// Minutes still free for cases.
+    pub fn free(&self, cap: f64) -> u32 {
+        self.capacity(cap).saturating_sub(self.used)
+    }
+}
+
+/// `⌊cap × minutes⌋`, robust to float noise (0.85 × 240 is 204, not 203.99…).
+pub fn capped_minutes(minutes: u32, cap: f64) -> u32 {
+    (cap * f64::from(minutes) + 1e-9).floor().max(0.0) as u32
+}
+
+/// A case's bed needs, resolved per site: for each site index, the pool of every
+/// night of its stay (relative to admission), or `None` if the site lacks a kind.
+#[derive(Debug, Clone)]
+struct StayPlan {
+    /// `nights[site]` = pool index for night 0, 1, … of the stay.
+    nights: Vec<Option<Vec<usize>>>,
+}
+
+/// The indexed scenario plus the capacity still free.
+#[derive(Debug, Clone)]
+pub struct Ledger<'a> {
+    /// The scenario everything refers to.
+    pub scenario: &'a Scenario,
+    /// Site ids, index = site number.
+    pub sites: Vec<String>,
+    /// Specialty names, index = specialty number.
+    pub specialties: Vec<String>,
+    /// Elective sessions sorted by (day, period, theatre).
+    pub slots: Vec<Slot>,
+    /// Bed pools, index = pool number.
+    pub pools: Vec<PoolKey>,
+    /// The reserve arithmetic for every pool and night.
+    pub bed_reserve: BedReserve,
+    /// Beds still free for electives: `room[pool][night]`.
+    room: Vec<Vec<i64>>,
+    /// Per case: its specialty number (None if unknown) and allowed site (None = any).
+    case_specialty: Vec<Option<usize>>,
+    case_site: Vec<Option<Option<usize>>>,
+    stays: Vec<StayPlan>,
+    /// `booked[case]` = slot index.
+    booked: Vec<Option<usize>>,
+    /// Emergency theatre minutes per (site, day), and the reserve required.
+    emergency_minutes: Vec<Vec<u32>>,
+    required_reserve: Vec<Vec<u32>>,
+}
+
+impl<'a> Ledger<'a> {
+    /// Indexes `scenario`; all sessions start unassigned (flexible) with no reserve.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        let horizon = scenario.horizon_days as usize;
+        let sites: Vec<String> = scenario.sites.iter().map(|s| s.id.clone()).collect();
+        let site_index: HashMap<&str, usize> = sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i))
+            .collect();
+        let specialties = scenario.specialties.clone();
+        let spec_index: HashMap<&str, usize> = specialties
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i))
+            .collect();
+
+        let bed_reserve = reserve::bed_reserve(scenario);
+        let pools: Vec<PoolKey> = bed_reserve.keys().cloned().collect();
+        let room: Vec<Vec<i64>> = bed_reserve
+            .values()
+            .map(|nights| nights.iter().map(|n| i64::from(n.room())).collect())
+            .collect();
+        let pool_index: HashMap<(&str, &str), usize> = pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((p.site.as_str(), p.kind.as_str()), i))
+            .collect();
+
+        let mut slots = Vec::new();
+        let mut emergency_minutes = vec![vec![0u32; horizon]; sites.len()];
+        for theatre in &scenario.theatres {
+            let Some(&site) = site_index.get(theatre.site.as_str()) else {
+                continue;
+            };
+            for session in &theatre.sessions {
+                let Some(day) = scenario.day_in_horizon(session.date) else {
+                    continue;
+                };
+                if theatre.emergency {
+                    emergency_minutes[site][day as usize] += session.minutes;
+                    continue;
+                }
+                let fixed = session
+                    .specialty
+                    .as_deref()
+                    .and_then(|k| spec_index.get(k).copied());
+                slots.push(Slot {
+                    theatre: theatre.id.clone(),
+                    site,
+                    day,
+                    period: session.period,
+                    minutes: session.minutes,
+                    fixed,
+                    specialty: fixed,
+                    reserved: 0,
+                    used: 0,
+                    cases: Vec::new(),
+                });
+            }
+        }
+        slots.sort_by(|a, b| (a.day, a.period, &a.theatre).cmp(&(b.day, b.period, &b.theatre)));
+
+        let mut required_reserve = vec![vec![0u32; horizon]; sites.len()];
+        for (site, need) in reserve::theatre_reserve(scenario) {
+            if let Some(&i) = site_index.get(site.as_str()) {
+                required_reserve[i] = need;
+            }
+        }
+
+        let n = scenario.waiting_list.len();
+        let mut case_specialty = Vec::with_capacity(n);
+        let mut case_site = Vec::with_capacity(n);
+        let mut stays = Vec::with_capacity(n);
+        for case in &scenario.waiting_list {
+            case_specialty.push(spec_index.get(case.specialty.as_str()).copied());
+            case_site.push(match &case.site {
+                None => Some(None),
+                Some(s) => site_index.get(s.as_str()).map(|&i| Some(i)),
+            });
+            let nights = sites
+                .iter()
+                .map(|site| {
+                    let mut pools_by_night = Vec::with_capacity(case.total_nights() as usize);
+                    for seg in &case.stay {
+                        let pool = pool_index.get(&(site.as_str(), seg.kind.as_str()))?;
+                        pools_by_night.extend(std::iter::repeat_n(*pool, seg.nights as usize));
+                    }
+                    Some(pools_by_night)
+                })
+                .collect();
+            stays.push(StayPlan { nights });
+        }
+
+        Ledger {
+            scenario,
+            sites,
+            specialties,
+            slots,
+            pools,
+            bed_reserve,
+            room,
+            case_specialty,
+            case_site,
+            stays,
+            booked: vec![None; n],
+            emergency_minutes,
+            required_reserve,
+        }
+    }
+
+    /// The utilisation cap of the scenario's policy.
+    pub fn cap(&self) -> f64 {
+        self.scenario.policy.theatre_utilisation_cap
+    }
+
+    /// The waiting-list case `c`.
+    pub fn case(&self, c: usize) -> &'a Case {
+        &self.scenario.waiting_list[c]
+    }
+
+    /// Specialty number of case `c`, if known.
+    pub fn case_specialty(&self, c: usize) -> Option<usize> {
+        self.case_specialty.get(c).copied().flatten()
+    }
+
+    /// Slot case `c` is booked into, if any.
+    pub fn booking(&self, c: usize) -> Option<usize> {
+        self.booked.get(c).copied().flatten()
+    }
+
+    /// First horizon day case `c` may be operated (`max(start, earliest)`), or `None`
+    /// when that lies beyond the horizon.
+    pub fn first_day(&self, c: usize) -> Option<u32> {
+        let t = self.scenario.day_index(self.case(c).earliest).max(0);
+        (t < i64::from(self.scenario.horizon_days)).then_some(t as u32)
+    }
+
+    /// Emergency reserve still to find inside elective sessions at `site` on `day`:
+    /// the required minutes less dedicated emergency-theatre minutes.
+    pub fn reserve_need(&self, site: usize, day: u32) -> u32 {
+        let d = day as usize;
+        self.required_reserve[site][d].saturating_sub(self.emergency_minutes[site][d])
+    }
+
+    /// Whether case `c` could go into slot `s` as far as the session itself goes
+    /// (day, site, specialty, minutes) — beds not considered.
+    pub fn fits_session(&self, c: usize, s: usize) -> bool {
+        let slot = &self.slots[s];
+        let Some(k) = self.case_specialty(c) else {
+            return false;
+        };
+        let Some(first) = self.first_day(c) else {
+            return false;
+        };
+        let site_ok = match self.case_site[c] {
+            Some(None) => true,
+            Some(Some(site)) => site == slot.site,
+            None => false,
+        };
+        let spec_ok = match slot.specialty {
+            Some(assigned) => assigned == k,
+            None => slot.fixed.is_none(),
+        };
+        slot.day >= first
+            && site_ok
+            && spec_ok
+            && self.stays[c].nights[slot.site].is_some()
+            && self.case(c).duration_min <= slot.free(self.cap())
+    }
+
+    /// Whether the beds of case `c`'s stay are free if it is admitted at `site` on `day`.
+    pub fn fits_beds(&self, c: usize, site: usize, day: u32) -> bool {
+        let Some(nights) = &self.stays[c].nights[site] else {
+            return false;
+        };
+        let horizon = self.scenario.horizon_days as usize;
+        nights
+            .iter()
+            .enumerate()
+            .take_while(|(i, _)| day as usize + i < horizon)
+            .all(|(i, &pool)| self.room[pool][day as usize + i] >= 1)
+    }
+
+    /// Books case `c` into slot `s` if every hard constraint allows it; a flexible
+    /// session without a specialty takes the case's. Returns whether it was booked.
+    pub fn try_book(&mut self, c: usize, s: usize) -> bool {
+        if self.booking(c).is_some()
+            || !self.fits_session(c, s)
+            || !self.fits_beds(c, self.slots[s].site, self.slots[s].day)
+        {
+            return false;
+        }
+        self.apply(c, s, 1);
+        true
+    }
+
+    /// Removes case `c` from its session, freeing minutes and beds. A flexible session
+    /// left empty gets its specialty back only if `release_specialty`.
+    pub fn unbook(&mut self, c: usize, release_specialty: bool) {
+        let Some(s) = self.booking(c) else {
+            return;
+        };
+        self.apply(c, s, -1);
+        let slot = &mut self.slots[s];
+        if release_specialty && slot.cases.is_empty() && slot.fixed.is_none() {
+            slot.specialty = None;
+        }
+    }
+
+    fn apply(&mut self, c: usize, s: usize, sign: i64) {
+        let (site, day) = (self.slots[s].site, self.slots[s].day as usize);
+        let horizon = self.scenario.horizon_days as usize;
+        if let Some(nights) = &self.stays[c].nights[site] {
+            for (i, &pool) in nights.iter().enumerate() {
+                if day + i >= horizon {
+                    break;
+                }
+                self.room[pool][day + i] -= sign;
+            }
+        }
+        let duration = self.case(c).duration_min;
+        let slot = &mut self.slots[s];
+        if sign > 0 {
+            slot.used += duration;
+            slot.cases.push(c);
+            if slot.specialty.is_none() {
+                slot.specialty = self.case_specialty[c];
+            }
+            self.booked[c] = Some(s);
+        } else {
+            slot.used = slot.used.saturating_sub(duration);
+            slot.cases.retain(|&x| x != c);
+            self.booked[c] = None;
+        }
+    }
+
+    /// Sets slot `s`'s emergency reserve; refuses (returns false) if booked cases would
+    /// no longer fit.
+    pub fn set_reserve(&mut self, s: usize, minutes: u32) -> bool {
+        let cap = self.cap();
+        let slot = &mut self.slots[s];
+        let minutes = minutes.min(slot.minutes);
+        if capped_minutes(slot.minutes, cap).saturating_sub(minutes) < slot.used {
+            return false;
+        }
+        slot.reserved = minutes;
+        true
+    }
+
+    /// Gives flexible slot `s` a specialty (or clears it); refuses if cases of another
+    /// specialty are booked there or the slot is a fixed block.
+    pub fn set_specialty(&mut self, s: usize, specialty: Option<usize>) -> bool {
+        let slot = &mut self.slots[s];
+        if slot.fixed.is_some() || !slot.cases.is_empty() {
+            return slot.specialty == specialty;
+        }
+        slot.specialty = specialty;
+        true
+    }
+
+    /// Slots of each (site, day), in slot order.
+    pub fn slots_by_site_day(&self) -> BTreeMap<(usize, u32), Vec<usize>> {
+        let mut out: BTreeMap<(usize, u32), Vec<usize>> = BTreeMap::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            out.entry((slot.site, slot.day)).or_default().push(i);
+        }
+        out
+    }
+
+    /// The simplest reserve that satisfies hard constraint 6: on each site and day,
+    /// whole sessions (flexible first, then the longest) are handed to the emergency
+    /// stream — a whole session covers `minutes` of reserve for the price of the
+    /// `⌊cap × minutes⌋` it could have booked — and the rest is held in one more
+    /// session. Where the day's sessions cannot hold the need, all of them reserve
+    /// everything (the shortfall is reported in the plan).
+    pub fn reserve_whole_sessions(&mut self) {
+        for ((site, day), mut slots) in self.slots_by_site_day() {
+            let mut need = self.reserve_need(site, day);
+            if need == 0 {
+                continue;
+            }
+            let total: u32 = slots.iter().map(|&s| self.slots[s].minutes).sum();
+            if total < need {
+                for s in slots {
+                    self.set_reserve(s, self.slots[s].minutes);
+                }
+                continue;
+            }
+            slots.sort_by_key(|&s| {
+                let slot = &self.slots[s];
+                (slot.fixed.is_some(), std::cmp::Reverse(slot.minutes))
+            });
+            for s in slots {
+                if need == 0 {
+                    break;
+                }
+                let take = need.min(self.slots[s].minutes);
+                // A partial reserve below the cap costs exactly its minutes; above the
+                // cap the whole session is lost anyway, so take it all.
+                let take = if take > capped_minutes(self.slots[s].minutes, self.cap()) {
+                    self.slots[s].minutes
+                } else {
+                    take
+                };
+                self.set_reserve(s, take);
+                need = need.saturating_sub(take);
+            }
+        }
+    }
+
+    /// Why case `c` (not booked) is not booked, judged against the ledger as it stands:
+    /// beyond the horizon; no session it may ever use (specialty, site, length, bed
+    /// kinds); every such session full; time but no bed; or it would fit, so the
+    /// planner kept the capacity for others.
+    pub fn explain(&self, c: usize) -> Reason {
+        let Some(first) = self.first_day(c) else {
+            return Reason::OutsideHorizon;
+        };
+        let Some(k) = self.case_specialty(c) else {
+            return Reason::NotEligible;
+        };
+        let duration = self.case(c).duration_min;
+        let cap = self.cap();
+        let (mut eligible, mut time, mut time_and_bed) = (false, false, false);
+        for slot in &self.slots {
+            let site_ok = match self.case_site[c] {
+                Some(None) => true,
+                Some(Some(site)) => site == slot.site,
+                None => false,
+            };
+            if slot.day < first
+                || !site_ok
+                || slot.fixed.is_some_and(|f| f != k)
+                || self.stays[c].nights[slot.site].is_none()
+                || duration > slot.capacity(cap)
+            {
+                continue;
+            }
+            eligible = true;
+            if slot.specialty.is_none_or(|a| a == k) && duration <= slot.free(cap) {
+                time = true;
+                if self.fits_beds(c, slot.site, slot.day) {
+                    time_and_bed = true;
+                    break;
+                }
+            }
+        }
+        if !eligible {
+            Reason::NotEligible
+        } else if time_and_bed {
+            // It fits as the plan stands: the planner kept the room for others.
+            Reason::LowerPriority
+        } else if time {
+            Reason::NoBed
+        } else {
+            Reason::NoTheatreTime
+        }
+    }
+
+    /// Turns the ledger into a contract plan. Every elective session appears (booked,
+    /// reserved or empty), and so does every emergency-theatre session, fully reserved.
+    pub fn to_plan(&self, solver: SolverInfo, reasons: &HashMap<usize, Reason>) -> Plan {
+        let scenario = self.scenario;
+        let mut sessions: Vec<PlanSession> = self
+            .slots
+            .iter()
+            .map(|slot| PlanSession {
+                theatre: slot.theatre.clone(),
+                date: scenario.date(slot.day),
+                period: slot.period,
+                specialty: slot
+                    .specialty
+                    .filter(|_| !slot.cases.is_empty() || slot.fixed.is_some())
+                    .map(|k| self.specialties[k].clone()),
+                minutes: slot.minutes,
+                reserved_emergency_min: slot.reserved,
+                cases: slot
+                    .cases
+                    .iter()
+                    .map(|&c| scenario.waiting_list[c].id.clone())
+                    .collect(),
+            })
+            .collect();
+        for theatre in scenario.theatres.iter().filter(|t| t.emergency) {
+            for session in &theatre.sessions {
+                if scenario.day_in_horizon(session.date).is_none() {
+                    continue;
+                }
+                sessions.push(PlanSession {
+                    theatre: theatre.id.clone(),
+                    date: session.date,
+                    period: session.period,
+                    specialty: None,
+                    minutes: session.minutes,
+                    reserved_emergency_min: session.minutes,
+                    cases: Vec::new(),
+                });
+            }
+        }
+        sessions
+            .sort_by(|a, b| (a.date, a.period, &a.theatre).cmp(&(b.date, b.period, &b.theatre)));
+
+        let unscheduled = (0..scenario.waiting_list.len())
+            .filter(|&c| self.booking(c).is_none())
+            .map(|c| Unscheduled {
+                case: scenario.waiting_list[c].id.clone(),
+                reason: reasons.get(&c).copied().unwrap_or_else(|| self.explain(c)),
+            })
+            .collect();
+
+        let mut occupancy = Vec::new();
+        for (p, (pool, nights)) in self.bed_reserve.iter().enumerate() {
+            for (t, night) in nights.iter().enumerate() {
+                let elective = i64::from(night.room()) - self.room[p][t];
+                occupancy.push(Occupancy {
+                    site: pool.site.clone(),
+                    kind: pool.kind.clone(),
+                    date: scenario.date(t as u32),
+                    beds: night.beds,
+                    current: night.current,
+                    elective: u32::try_from(elective.max(0)).unwrap_or(0),
+                    emergency_mean: (night.emergency_mean * 1000.0).round() / 1000.0,
+                    emergency_reserve: night.emergency_reserve,
+                });
+            }
+        }
+
+        let mut theatre_reserve = Vec::new();
+        let by_day = self.slots_by_site_day();
+        for (site, id) in self.sites.iter().enumerate() {
+            for day in 0..scenario.horizon_days {
+                let required = self.required_reserve[site][day as usize];
+                if required == 0 {
+                    continue;
+                }
+                let slots = by_day.get(&(site, day)).map(Vec::as_slice).unwrap_or(&[]);
+                let in_sessions: u32 = slots.iter().map(|&s| self.slots[s].reserved).sum();
+                let emergency = self.emergency_minutes[site][day as usize];
+                theatre_reserve.push(TheatreReserve {
+                    site: id.clone(),
+                    date: scenario.date(day),
+                    required_min: required,
+                    emergency_theatre_min: emergency,
+                    reserved_in_sessions_min: in_sessions,
+                    shortfall_min: required.saturating_sub(emergency + in_sessions),
+                });
+            }
+        }
+
+        Plan {
+            schema: PLAN_SCHEMA.to_string(),
+            scenario: scenario.name.clone(),
+            solver,
+            sessions,
+            unscheduled,
+            occupancy,
+            theatre_reserve,
+            version: None,
+            generated_at: None,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Human summaries of scenarios, plans and reports (filled in when check lands).
