@@ -66,7 +66,10 @@ fn validate_names_every_bad_field() {
 
 #[test]
 fn validate_reports_json_syntax_position() {
-    let out = flowd(&["validate", "-"], b"{\n  \"schema\": \"flow.scenario/1\",\n  oops\n}");
+    let out = flowd(
+        &["validate", "-"],
+        b"{\n  \"schema\": \"flow.scenario/1\",\n  oops\n}",
+    );
     assert_eq!(out.status.code(), Some(1));
     let (_, err) = text(&out);
     assert!(err.contains("line 3"), "{err}");
@@ -85,11 +88,21 @@ fn greedy_plan_passes_the_checker() {
     let (dir, path) = scenario_file(&s);
     let plan_path = dir.path().join("plan.json");
     let plan = flowd(
-        &["plan", &path, "--strategy", "greedy", "-o", plan_path.to_str().unwrap()],
+        &[
+            "plan",
+            &path,
+            "--strategy",
+            "greedy",
+            "-o",
+            plan_path.to_str().unwrap(),
+        ],
         b"",
     );
     assert!(plan.status.success(), "{}", text(&plan).1);
-    let check = flowd(&["check", "--json", &path, plan_path.to_str().unwrap()], b"");
+    let check = flowd(
+        &["check", "--json", &path, plan_path.to_str().unwrap()],
+        b"",
+    );
     let report: Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(check.status.code(), Some(0), "{report:#}");
     assert_eq!(report["ok"], true);
@@ -153,7 +166,10 @@ fn bad_bytes_never_panic() {
         inputs.push(flipped);
     }
     for input in &inputs {
-        for args in [&["validate", "-"][..], &["plan", "-", "-o", "/dev/null"][..]] {
+        for args in [
+            &["validate", "-"][..],
+            &["plan", "-", "-o", "/dev/null"][..],
+        ] {
             let out = flowd(args, input);
             let (_, err) = text(&out);
             assert!(!err.contains("panicked"), "{args:?} panicked: {err}");

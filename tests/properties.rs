@@ -51,7 +51,10 @@ fn apply(b: Break, s: &mut Scenario, p: &mut Plan) -> Option<u8> {
     let (i, case) = booked(p)?;
     match b {
         Break::DoubleBooking => {
-            let other = p.sessions.iter().position(|x| x.date != p.sessions[i].date)?;
+            let other = p
+                .sessions
+                .iter()
+                .position(|x| x.date != p.sessions[i].date)?;
             p.sessions[other].cases.push(case);
             Some(1)
         }
@@ -176,5 +179,30 @@ proptest! {
             "seed {seed}, {b:?}: expected a constraint {constraint} violation, got:\n{}",
             check::render_text(&report)
         );
+    }
+}
+
+/// The property above is only as strong as the breaks it manages to apply: each one
+/// must apply to some of the first seeds (so none silently skips everywhere).
+#[test]
+fn every_break_applies_to_some_scenario() {
+    for b in BREAKS {
+        let applied = (0..20u64).any(|seed| {
+            let mut s = scenario(Size::Tiny, seed);
+            let mut plan = greedy::plan(&s);
+            match apply(b, &mut s, &mut plan) {
+                Some(constraint) => {
+                    let report = check::check(&s, &plan);
+                    assert!(
+                        report.violations.iter().any(|v| v.constraint == constraint),
+                        "seed {seed}, {b:?}:\n{}",
+                        check::render_text(&report)
+                    );
+                    true
+                }
+                None => false,
+            }
+        });
+        assert!(applied, "{b:?} never applied");
     }
 }
