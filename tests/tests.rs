@@ -7,3 +7,4 @@
 mod cli;
 mod properties;
 mod support;
+mod tidy;
