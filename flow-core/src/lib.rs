@@ -15,6 +15,23 @@
 //! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
 //! - [`error`]: typed errors.
 //!
+//! ## Example
+//!
+//! ```
+//! use flow_core::generate::{GenerateOptions, Size, generate};
+//! use flow_core::{check, greedy, validate};
+//!
+//! // A seeded one-site trust: 4 theatres, 7 days, 150 waiting-list cases.
+//! let scenario = generate(&GenerateOptions::new(Size::Tiny, 42));
+//! assert!(validate::validate_scenario(&scenario).is_empty());
+//!
+//! // Book it the way a waiting-list office would, then referee the plan.
+//! let plan = greedy::plan(&scenario);
+//! let report = check::check(&scenario, &plan);
+//! assert!(report.is_ok(), "{}", check::render_text(&report));
+//! println!("booked {} of {} cases", report.kpis.booked_cases, report.kpis.cases);
+//! ```
+//!
 //! flow-core never reads the clock, touches the network or the file system, or spawns
 //! threads: time and data are passed in, and every function is deterministic.
 #![deny(missing_docs)]
