@@ -446,7 +446,7 @@ impl<'a> Run<'a> {
                 }
                 Ev::Close(s) => {
                     if self.lists[s].state == ListState::Idle {
-                        self.close_list(s);
+                        self.close_list(s, time);
                     }
                 }
                 Ev::Done(s) => {
@@ -604,12 +604,12 @@ impl<'a> Run<'a> {
         let Some(open) = self.open.get(site) else {
             return;
         };
-        if self.trauma[c].immediate && self.sim.options.on_call_immediate && open.is_empty() {
-            self.out.on_call_cases += 1;
-            return;
-        }
         let key = self.trauma[c].deadline.max(0.0).to_bits();
         self.trauma_queue[site].push(Reverse((key, c)));
+        if open.is_empty() {
+            self.on_call(site, now);
+            return;
+        }
         // Idle lists take it: emergency lists first, then elective lists.
         let mut idle: Vec<usize> = open
             .iter()
@@ -625,6 +625,34 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// No list is open at `site`: the on-call team operates now on every waiting case
+    /// that cannot wait for the next list (immediate, or due before it opens).
+    fn on_call(&mut self, site: usize, now: f64) {
+        if !self.sim.options.on_call {
+            return;
+        }
+        let next_open = self.sim.next_list_start(site, now);
+        let mut keep = Vec::new();
+        while let Some(Reverse((key, c))) = self.trauma_queue[site].pop() {
+            let case = &self.trauma[c];
+            if case.immediate || case.deadline < next_open {
+                self.trauma_wait_minutes += (now - case.arrival).max(0.0);
+                if now > case.deadline {
+                    self.out.trauma_window_breaches += 1;
+                    if case.hip {
+                        self.out.hip_fracture_breaches += 1;
+                    }
+                }
+                self.out.on_call_cases += 1;
+            } else {
+                keep.push(Reverse((key, c)));
+                // Queue is in deadline order: later cases can all wait.
+                break;
+            }
+        }
+        self.trauma_queue[site].extend(keep);
+    }
+
     /// List `s` is free at `now`: choose what it does next.
     fn next_job(&mut self, s: usize, now: f64) {
         let sim = self.sim;
@@ -634,7 +662,7 @@ impl<'a> Run<'a> {
                 return;
             }
             if now >= spec.end {
-                self.close_list(s);
+                self.close_list(s, now);
                 return;
             }
             let head = self.trauma_queue[spec.site]
@@ -742,12 +770,15 @@ impl<'a> Run<'a> {
     }
 
     /// List `s` ends: overrun counted, cases not started cancelled.
-    fn close_list(&mut self, s: usize) {
+    fn close_list(&mut self, s: usize, now: f64) {
         let sim = self.sim;
         let spec = &sim.sessions[s];
         self.lists[s].state = ListState::Closed;
         if let Some(open) = self.open.get_mut(spec.site) {
             open.retain(|&x| x != s);
+            if open.is_empty() {
+                self.on_call(spec.site, now);
+            }
         }
         if spec.emergency {
             return;

@@ -40,9 +40,11 @@
 //!   elective list at its next break between cases when the case is immediate, the
 //!   list still holds reserved minutes, or the case would breach while the next
 //!   elective case runs — then elective cases behind it may run out of time (bumped).
-//!   Nothing is pre-empted. Immediate cases arriving when no list is open at the site
-//!   go to the on-call team ([`SimOptions::on_call_immediate`]). A case started after its
-//!   deadline, or still waiting past it at the end, is a window breach.
+//!   Nothing is pre-empted. While no list is open at the site, the on-call team
+//!   operates at once on every case that cannot wait for the next list (immediate
+//!   cases, and those whose window closes before it opens; [`SimOptions::on_call`]).
+//!   A case started after its deadline, or still waiting past it at the end, is a
+//!   window breach.
 //! - Lists open at 08:00 (am), 13:00 (pm) and 18:00 (eve) and last their `minutes`.
 //!
 //! Each replication draws from ChaCha8 streams seeded by ([`SimOptions::seed`], purpose)
@@ -161,9 +163,10 @@ pub struct SimOptions {
     pub urgency: UrgencyMix,
     /// Emergency theatre case windows.
     pub windows: UrgencyWindows,
-    /// Immediate cases arriving while no list is open at the site are operated on at
-    /// once by the on-call team (default true); otherwise they wait for the next list.
-    pub on_call_immediate: bool,
+    /// While no list is open at a site, cases that cannot wait for its next list
+    /// (immediate ones, and those whose window ends before it opens) are operated on at
+    /// once by the on-call team (default true); otherwise every case waits for a list.
+    pub on_call: bool,
     /// Current inpatients leave up to this many days before or after their expected
     /// discharge, uniformly (default 0: on the day).
     pub inpatient_jitter_days: u32,
@@ -180,7 +183,7 @@ impl Default for SimOptions {
             overrun_allowance_min: 30.0,
             urgency: UrgencyMix::default(),
             windows: UrgencyWindows::default(),
-            on_call_immediate: true,
+            on_call: true,
             inpatient_jitter_days: 0,
         }
     }
@@ -236,7 +239,7 @@ pub struct RunOutcome {
     pub hip_fracture_breaches: u32,
     /// Hours emergency theatre cases waited from arrival to knife-to-skin.
     pub trauma_wait_hours: f64,
-    /// Immediate cases operated by the on-call team outside any list.
+    /// Emergency cases operated by the on-call team outside any list (out of hours).
     pub on_call_cases: u32,
     /// Emergency theatre minutes operated inside elective lists.
     pub emergency_minutes_in_elective_lists: f64,

@@ -368,17 +368,27 @@ fn theatre_scenario(lists: &[Period], per_day: f64) -> Scenario {
 
 #[test]
 fn trauma_breaches_fall_with_theatre_time() {
-    // Six cases a day of ~1 hour: one 4-hour list a day cannot keep urgent cases within
-    // 6 hours; three lists breach far less. Immediate cases out of hours go on call.
+    // Six cases a day of ~1 hour. Without an on-call team, one 4-hour list a day cannot
+    // keep urgent cases within 6 hours; three lists breach far less. With it, the
+    // cases that cannot wait for the next list are operated out of hours instead.
     let one = theatre_scenario(&[Period::Am], 6.0);
     let three = theatre_scenario(&[Period::Am, Period::Pm, Period::Eve], 6.0);
-    let options = SimOptions::with_seed(5);
-    let a = simulate(&one, &empty_plan(&one), &options, 50).unwrap();
-    let b = simulate(&three, &empty_plan(&three), &options, 50).unwrap();
+    let lists_only = SimOptions {
+        on_call: false,
+        ..SimOptions::with_seed(5)
+    };
+    let a = simulate(&one, &empty_plan(&one), &lists_only, 50).unwrap();
+    let b = simulate(&three, &empty_plan(&three), &lists_only, 50).unwrap();
     assert!(a.mean("trauma_cases") > 30.0);
     assert!(a.mean("trauma_window_breaches") > 2.0 * b.mean("trauma_window_breaches"));
     assert!(a.mean("trauma_wait_hours") > b.mean("trauma_wait_hours"));
-    assert!(a.mean("on_call_cases") > 0.0);
+    assert_eq!(a.mean("on_call_cases"), 0.0);
+
+    let on_call = SimOptions::with_seed(5);
+    let c = simulate(&one, &empty_plan(&one), &on_call, 50).unwrap();
+    let d = simulate(&three, &empty_plan(&three), &on_call, 50).unwrap();
+    assert!(c.mean("on_call_cases") > d.mean("on_call_cases"));
+    assert!(c.mean("trauma_window_breaches") < a.mean("trauma_window_breaches"));
 }
 
 #[test]

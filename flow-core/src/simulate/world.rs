@@ -86,6 +86,8 @@ pub struct Simulator {
     pub(crate) admissions: Vec<AdmissionSpec>,
     pub(crate) trauma: Vec<TraumaSpec>,
     pub(crate) sessions: Vec<SessionSpec>,
+    /// Per site: start times of its lists, sorted.
+    pub(crate) site_starts: Vec<Vec<f64>>,
     pub(crate) electives: Vec<ElectiveSpec>,
     pub(crate) residents: Vec<ResidentSpec>,
     pub(crate) planned_breaches: u32,
@@ -324,8 +326,19 @@ impl Simulator {
             })
             .collect();
 
+        let mut site_starts = vec![Vec::new(); scenario.sites.len()];
+        for list in &sessions {
+            if let Some(starts) = site_starts.get_mut(list.site) {
+                starts.push(list.start);
+            }
+        }
+        for starts in &mut site_starts {
+            starts.sort_by(f64::total_cmp);
+        }
+
         Ok(Simulator {
             options: options.clone(),
+            site_starts,
             horizon,
             weekday,
             pools,
@@ -344,6 +357,15 @@ impl Simulator {
     /// [`RunOutcome::emergency_census`] (the order of [`Scenario::pools`]).
     pub fn pools(&self) -> &[String] {
         &self.pool_names
+    }
+
+    /// When the next list at `site` opens at or after `now` (∞ if none does).
+    pub(crate) fn next_list_start(&self, site: usize, now: f64) -> f64 {
+        let Some(starts) = self.site_starts.get(site) else {
+            return f64::INFINITY;
+        };
+        let i = starts.partition_point(|&t| t < now);
+        starts.get(i).copied().unwrap_or(f64::INFINITY)
     }
 
     /// The options replications run under.
