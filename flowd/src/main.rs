@@ -151,6 +151,10 @@ struct SimArgs {
     /// Hour of the day (0–24) at which planned discharges happen.
     #[arg(long, default_value_t = 8.0)]
     discharge_hour: f64,
+    /// Current inpatients leave up to this many days before or after their expected
+    /// discharge date (uniformly); 0 = on the day.
+    #[arg(long, default_value_t = 0)]
+    inpatient_jitter_days: u32,
 }
 
 impl SimArgs {
@@ -158,6 +162,7 @@ impl SimArgs {
         SimOptions {
             outlying: self.outlying,
             discharge_hour: self.discharge_hour,
+            inpatient_jitter_days: self.inpatient_jitter_days,
             ..SimOptions::with_seed(self.seed)
         }
     }
@@ -295,7 +300,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let simulator = match Simulator::new(&scenario, &plan_doc, &sim.options()) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("{plan}: cannot simulate this plan: {e}");
+                    eprintln!("cannot simulate {plan}: {e}");
                     return Err(Failure::Fails);
                 }
             };

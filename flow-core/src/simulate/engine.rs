@@ -3,8 +3,9 @@
 //! All the randomness of a run is drawn up front, each part from its own ChaCha8 stream
 //! of (seed, purpose) set to stream `run`: emergency admissions per demand stream,
 //! emergency theatre cases per site, elective case times, inpatient discharge jitter.
-//! The events then replay in time order (ties in the order they were scheduled), so a
-//! run is a pure function of (simulator, run index).
+//! The events then replay in time order (at the same instant: the day turns, then
+//! patients leave, then everything else in the order it was scheduled), so a run is a
+//! pure function of (simulator, run index).
 //!
 //! State is plain counters and queues: occupied beds per pool, an A&E queue per pool
 //! (first come, first served), an earliest-deadline queue of emergency theatre cases
@@ -78,9 +79,22 @@ enum Ev {
     Done(usize),
 }
 
+impl Ev {
+    /// Order among events at the same instant: the day turns first, then patients
+    /// leave (so lists opening at the discharge hour find the freed beds), then the rest.
+    fn class(self) -> u8 {
+        match self {
+            Ev::DayStart(_) => 0,
+            Ev::Leave(_) | Ev::StepDown(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Timed {
     time: f64,
+    class: u8,
     seq: u64,
     ev: Ev,
 }
@@ -97,11 +111,13 @@ impl PartialOrd for Timed {
     }
 }
 impl Ord for Timed {
-    /// Reversed: the max-heap pops the earliest time, then the first scheduled.
+    /// Reversed: the max-heap pops the earliest time, then the lowest class, then the
+    /// first scheduled.
     fn cmp(&self, other: &Self) -> Ordering {
         other
             .time
             .total_cmp(&self.time)
+            .then(other.class.cmp(&self.class))
             .then(other.seq.cmp(&self.seq))
     }
 }
@@ -282,6 +298,7 @@ impl<'a> Run<'a> {
         }
         self.heap.push(Timed {
             time,
+            class: ev.class(),
             seq: self.seq,
             ev,
         });
