@@ -6,5 +6,6 @@
 
 mod cli;
 mod properties;
+mod simulate;
 mod support;
 mod tidy;

@@ -13,6 +13,8 @@
 //! - [`ledger`]: the exact capacity every planner books against.
 //! - [`greedy`]: the treat-in-turn, first-fit baseline.
 //! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
+//! - [`simulate`]: Monte Carlo replay of the emergency/trauma stream against a plan,
+//!   and the emergency theatre and bed-reserve policies it compares.
 //! - [`error`]: typed errors.
 //!
 //! ## Example
@@ -45,6 +47,7 @@ pub mod ledger;
 pub mod plan;
 pub mod reserve;
 pub mod scenario;
+pub mod simulate;
 pub mod validate;
 
 pub use error::{Error, FieldError, FieldErrors, Result};

@@ -11,9 +11,12 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use flow_core::generate::{GenerateOptions, Size};
+use flow_core::simulate::{SimOptions, Simulator, policy};
 use flow_core::{Plan, Scenario, check, validate};
 
+mod compare;
 mod io;
+mod simulate;
 mod summary;
 
 /// flow: emergency and elective patient-flow optimisation.
@@ -78,6 +81,48 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay the emergency and trauma stream against a plan many times (Monte Carlo)
+    /// and print what would happen, per run, with 95% confidence intervals: on-the-day
+    /// cancellations, patient-nights without a bed, A&E boarding hours and 12-hour
+    /// waits, trauma cases operated outside their urgency window, elective minutes done,
+    /// peak occupancy per pool. Runs in parallel; the figures depend only on the seed.
+    Simulate {
+        /// Scenario file (`-` for standard input).
+        scenario: String,
+        /// Plan file (`-` for standard input).
+        plan: String,
+        #[command(flatten)]
+        sim: SimArgs,
+        /// Number of replications.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: u64,
+        /// Print `{"runs": N, "figures": {"<name>": {"mean": .., "ci95": [lo, hi]}}}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare emergency policies on one trust: dedicated emergency theatres only,
+    /// flexible reserve inside elective lists only, the hybrid the scenario describes,
+    /// and a sweep of the bed reserve quantile. Each is planned (greedy), checked and
+    /// simulated; prints a table, and with --chart draws the trade-off between
+    /// cancellations, breaches and utilisation as an SVG.
+    Compare {
+        /// Scenario file (`-` for standard input).
+        scenario: String,
+        #[command(flatten)]
+        sim: SimArgs,
+        /// Replications per policy.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: u64,
+        /// Bed reserve quantiles to sweep (hybrid theatres), comma-separated, in (0, 1).
+        #[arg(long, value_delimiter = ',', default_value = "0.5,0.75,0.9,0.95,0.99")]
+        quantiles: Vec<f64>,
+        /// Write the trade-off chart (SVG) to this file.
+        #[arg(long)]
+        chart: Option<std::path::PathBuf>,
+        /// Print `{"runs": N, "policies": [{"name", …, "figures": {…}}]}` instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// The main job on an embedded default: generate a scenario, validate it, plan it
     /// and check the plan, writing both documents to a folder.
     Demo {
@@ -91,6 +136,36 @@ enum Command {
         #[arg(long, default_value = "flow-demo")]
         out: std::path::PathBuf,
     },
+}
+
+/// Simulation settings shared by `simulate` and `compare`.
+#[derive(Debug, Clone, clap::Args)]
+struct SimArgs {
+    /// Random seed: the same seed gives the same figures, whatever the thread count.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Emergency patients finding their pool full outlie to another pool of the same
+    /// site instead of boarding in A&E.
+    #[arg(long)]
+    outlying: bool,
+    /// Hour of the day (0–24) at which planned discharges happen.
+    #[arg(long, default_value_t = 8.0)]
+    discharge_hour: f64,
+    /// Current inpatients leave up to this many days before or after their expected
+    /// discharge date (uniformly); 0 = on the day.
+    #[arg(long, default_value_t = 0)]
+    inpatient_jitter_days: u32,
+}
+
+impl SimArgs {
+    fn options(&self) -> SimOptions {
+        SimOptions {
+            outlying: self.outlying,
+            discharge_hour: self.discharge_hour,
+            inpatient_jitter_days: self.inpatient_jitter_days,
+            ..SimOptions::with_seed(self.seed)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -210,6 +285,78 @@ fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 Err(Failure::Fails)
             }
+        }
+        Command::Simulate {
+            scenario,
+            plan,
+            sim,
+            runs,
+            json,
+        } => {
+            let scenario = load_scenario(&scenario)?;
+            let plan_text = io::read_text(&plan)?;
+            let plan_doc: Plan =
+                validate::parse_plan(&plan_text).map_err(|e| anyhow::anyhow!("{plan}: {e}"))?;
+            let simulator = match Simulator::new(&scenario, &plan_doc, &sim.options()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("cannot simulate {plan}: {e}");
+                    return Err(Failure::Fails);
+                }
+            };
+            let bar = simulate::progress(runs, "simulating");
+            let outcomes = simulate::replicate_all(&simulator, runs, &bar);
+            bar.finish_and_clear();
+            let summary = simulator.summarise(&outcomes);
+            if json {
+                io::print_json(&simulate::summary_json(&summary))?;
+            } else {
+                let title = format!(
+                    "simulate {} × plan ({}): {} runs, seed {}",
+                    scenario.name, plan_doc.solver.backend, runs, sim.seed
+                );
+                print!("{}", simulate::summary_table(&title, &summary));
+            }
+            Ok(())
+        }
+        Command::Compare {
+            scenario,
+            sim,
+            runs,
+            quantiles,
+            chart,
+            json,
+        } => {
+            if let Some(q) = quantiles.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
+                return Err(anyhow::anyhow!("--quantiles: {q} is not in (0, 1)").into());
+            }
+            let scenario = load_scenario(&scenario)?;
+            let variants = policy::standard_variants(&scenario, &quantiles);
+            let rows = match compare::compare(&scenario, &variants, &sim.options(), runs) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    eprintln!("cannot simulate a policy's plan: {e}");
+                    return Err(Failure::Fails);
+                }
+            };
+            let title = format!(
+                "compare {}: {} policies × {} runs, seed {}",
+                scenario.name,
+                rows.len(),
+                runs,
+                sim.seed
+            );
+            if json {
+                io::print_json(&compare::json(&rows))?;
+            } else {
+                print!("{}", compare::table(&title, &rows));
+            }
+            if let Some(path) = chart {
+                compare::chart(&title, &rows, &path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
         }
         Command::Demo { size, seed, out } => demo(size, seed, &out),
     }
