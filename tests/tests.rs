@@ -5,6 +5,12 @@
 //! does that.
 
 mod cli;
+// The daemon under kill -9: acknowledged events survive, state equals a replay.
+mod crash;
+// `flowd serve` end to end over HTTP.
+mod daemon;
+// Helpers for the daemon tests (process control, HTTP client, event streams).
+mod live;
 mod properties;
 mod support;
 mod tidy;

@@ -160,10 +160,10 @@ fn engine_error(e: &EngineError) -> Response {
     r
 }
 
-/// `Ok` when no token is configured or the request carries it.
-fn authorise(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+/// `None` when no token is configured or the request carries it; otherwise the 401.
+fn unauthorised(app: &App, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = &app.token else {
-        return Ok(());
+        return None;
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -171,7 +171,7 @@ fn authorise(app: &App, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
-        Ok(())
+        None
     } else {
         let mut r = error(
             StatusCode::UNAUTHORIZED,
@@ -179,7 +179,7 @@ fn authorise(app: &App, headers: &HeaderMap) -> Result<(), Response> {
         );
         r.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        Err(r)
+        Some(r)
     }
 }
 
@@ -241,7 +241,7 @@ async fn post_events(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let received = Instant::now();
-    if let Err(r) = authorise(&app, &headers) {
+    if let Some(r) = unauthorised(&app, &headers) {
         return r;
     }
     let body = match body {
@@ -363,7 +363,7 @@ async fn get_events(
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> Response {
-    if let Err(r) = authorise(&app, &headers) {
+    if let Some(r) = unauthorised(&app, &headers) {
         return r;
     }
     let after = q.after.unwrap_or(0);
@@ -580,7 +580,7 @@ async fn get_state(
     Query(q): Query<StateQuery>,
 ) -> Response {
     let full = if q.full.unwrap_or(false) {
-        if let Err(r) = authorise(&app, &headers) {
+        if let Some(r) = unauthorised(&app, &headers) {
             return r;
         }
         let (reply, answer) = oneshot::channel();

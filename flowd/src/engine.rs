@@ -499,6 +499,18 @@ struct Owner {
     settings: EngineSettings,
 }
 
+/// One new event of a batch, waiting for the commit.
+struct Row {
+    /// Request index in the batch.
+    req: usize,
+    /// Event index in the request.
+    idx: usize,
+    outcome: &'static str,
+    reason: Option<&'static str>,
+    seq: u64,
+    at: String,
+}
+
 /// Most pending-change arrival times kept for the latency metric.
 const MAX_PENDING: usize = 10_000;
 
@@ -579,14 +591,7 @@ impl Owner {
         let received_at = chrono::Utc::now().to_rfc3339();
         let mut seq = self.last_seq;
         let mut acks: Vec<Vec<Ack>> = Vec::with_capacity(batch.len());
-        let mut rows: Vec<(
-            usize,
-            usize,
-            &'static str,
-            Option<&'static str>,
-            u64,
-            String,
-        )> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
         let mut in_batch: HashMap<&str, (u64, &'static str)> = HashMap::new();
         let mut stale = false;
         let mut counts: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
@@ -623,7 +628,14 @@ impl Owner {
                     Outcome::Rejected(why) => Some(why.as_str()),
                 };
                 in_batch.insert(id, (seq, outcome));
-                rows.push((r, k, outcome, reason, seq, inc.event.at.to_rfc3339()));
+                rows.push(Row {
+                    req: r,
+                    idx: k,
+                    outcome,
+                    reason,
+                    seq,
+                    at: inc.event.at.to_rfc3339(),
+                });
                 req_acks.push(Ack {
                     id: id.to_string(),
                     seq,
@@ -645,18 +657,18 @@ impl Owner {
         if !rows.is_empty() {
             let new: Vec<NewEvent<'_>> = rows
                 .iter()
-                .map(|(r, k, outcome, reason, seq, at)| {
-                    let inc = &batch[*r].events[*k];
+                .map(|row| {
+                    let inc = &batch[row.req].events[row.idx];
                     NewEvent {
-                        seq: *seq,
+                        seq: row.seq,
                         event_id: &inc.event.id,
                         kind: inc.event.kind.type_name(),
-                        at,
+                        at: &row.at,
                         received_at: &received_at,
-                        source: &batch[*r].source,
+                        source: &batch[row.req].source,
                         body: &inc.body,
-                        outcome,
-                        reason: *reason,
+                        outcome: row.outcome,
+                        reason: row.reason,
                     }
                 })
                 .collect();
@@ -686,12 +698,13 @@ impl Owner {
             }
             .emit(&self.metrics);
         }
-        for (req, req_acks) in batch.into_iter().zip(acks) {
-            let _ = req.reply.send(Ok(req_acks));
-        }
+        // The view first, so a sender reading after its acknowledgement sees its write.
         if !rows.is_empty() {
             self.view_tx
                 .send_replace(Arc::new(StateView::of(&self.state, self.last_seq)));
+        }
+        for (req, req_acks) in batch.into_iter().zip(acks) {
+            let _ = req.reply.send(Ok(req_acks));
         }
         if stale {
             if self.pending.len() < MAX_PENDING {
