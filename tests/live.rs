@@ -183,7 +183,11 @@ impl Daemon {
                 "--data-dir",
             ])
             .arg(data_dir)
-            .args(["--debounce-ms", "20", "--max-delay-ms", "200"])
+            .args(if args.contains(&"--debounce-ms") {
+                &[][..]
+            } else {
+                &["--debounce-ms", "20", "--max-delay-ms", "200"][..]
+            })
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -214,6 +218,11 @@ impl Daemon {
             addr,
             log,
         }
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
     }
 
     /// A client for this daemon.

@@ -11,6 +11,8 @@ mod crash;
 mod daemon;
 // Helpers for the daemon tests (process control, HTTP client, event streams).
 mod live;
+// Load figures (ignored; run in release, see the module's docs).
+mod load;
 mod properties;
 mod support;
 mod tidy;

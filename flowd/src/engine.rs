@@ -978,3 +978,147 @@ async fn replan_worker(mut w: Worker) {
         .emit(&w.metrics);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use flow_core::generate::{GenerateOptions, Size, generate};
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{Existing, Snapshot};
+
+    /// A SQLite store whose commits fail while `failing` is set.
+    struct Flaky {
+        inner: SqliteStore,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl Store for Flaky {
+        fn last_seq(&mut self) -> Result<u64, StoreError> {
+            self.inner.last_seq()
+        }
+        fn find_existing(&mut self, ids: &[&str]) -> Result<HashMap<String, Existing>, StoreError> {
+            self.inner.find_existing(ids)
+        }
+        fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::Corrupt("disk on fire".into()));
+            }
+            self.inner.append(events)
+        }
+        fn replay(
+            &mut self,
+            after: u64,
+            f: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError> {
+            self.inner.replay(after, f)
+        }
+        fn read(&mut self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+            self.inner.read(after, limit)
+        }
+        fn latest_snapshot(&mut self) -> Result<Option<Snapshot>, StoreError> {
+            self.inner.latest_snapshot()
+        }
+        fn put_snapshot(&mut self, s: &Snapshot, taken_at: &str) -> Result<(), StoreError> {
+            self.inner.put_snapshot(s, taken_at)
+        }
+        fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+            self.inner.meta(key)
+        }
+        fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+            self.inner.set_meta(key, value)
+        }
+    }
+
+    fn settings() -> EngineSettings {
+        EngineSettings {
+            debounce: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+            time_limit: Duration::from_secs(30),
+            freeze_days: 1,
+            snapshot_every: 2,
+            max_batch_events: 1000,
+            plan_history: 4,
+            verify_plans: true,
+        }
+    }
+
+    async fn ingest(
+        h: &EngineHandle,
+        c: &Catalog,
+        v: serde_json::Value,
+    ) -> Result<Vec<Ack>, EngineError> {
+        let event = parse_event(&v, c).unwrap();
+        crate::ingest::submit(
+            h,
+            vec![Incoming {
+                event,
+                body: v.to_string(),
+            }],
+            "test".into(),
+            Instant::now(),
+        )
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_commit_acknowledges_nothing_and_the_state_follows_the_store() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 3));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let failing = Arc::new(AtomicBool::new(false));
+        let store = Flaky {
+            inner: SqliteStore::open(dir.path()).unwrap(),
+            failing: failing.clone(),
+        };
+        let engine = Engine::start(
+            Box::new(store),
+            Arc::new(s.clone()),
+            catalog.clone(),
+            Metrics::new().unwrap(),
+            settings(),
+        )
+        .await
+        .unwrap();
+        let h = engine.handle();
+        let p0 = s.inpatients[0].id.clone();
+        let p1 = s.inpatients[1].id.clone();
+        let a = json!({"id":"a","at":"2026-12-07T08:00:00Z","type":"discharge","patient":p0});
+        let b = json!({"id":"b","at":"2026-12-07T08:01:00Z","type":"discharge","patient":p1});
+        assert_eq!(
+            ingest(&h, &catalog, a.clone()).await.unwrap()[0].outcome,
+            AckOutcome::Applied
+        );
+        failing.store(true, Ordering::SeqCst);
+        assert!(matches!(
+            ingest(&h, &catalog, b.clone()).await,
+            Err(EngineError::Unavailable(_))
+        ));
+        failing.store(false, Ordering::SeqCst);
+        // The state holds `a` only: what the store holds.
+        let (tx, rx) = oneshot::channel();
+        h.commands.send(Command::FullState(tx)).await.unwrap();
+        let state = rx.await.unwrap();
+        let mut expected = State::new(s.clone());
+        expected.apply(&parse_event(&a, &catalog).unwrap());
+        assert_eq!(state, expected);
+        // Sent again, `b` is new (it was never stored) and gets the next seq.
+        let ack = ingest(&h, &catalog, b).await.unwrap();
+        assert_eq!((ack[0].seq, &ack[0].outcome), (2, &AckOutcome::Applied));
+        // The worker publishes a plan that includes it.
+        let mut plan = h.plan.clone();
+        let published = plan
+            .wait_for(|p| p.as_ref().is_some_and(|p| p.seq == 2))
+            .await
+            .unwrap()
+            .clone()
+            .unwrap();
+        assert!(published.plan.version.unwrap() >= 2);
+        drop(plan);
+        drop(h);
+        engine.shutdown().await;
+    }
+}
