@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use flow_core::generate::Size;
 use serde_json::Value;
 
-use crate::live::{Daemon, EventGen, Http};
+use crate::live::{Daemon, EventGen};
 use crate::support::{scenario, scenario_file};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -118,7 +118,30 @@ fn load_ingest_batches_of_100() {
         percentile(&lat, 0.5),
         percentile(&lat, 0.99)
     );
+    commit_figures(&d);
     d.terminate();
+}
+
+/// Prints the daemon's own figures: commits, events per commit, time per commit.
+fn commit_figures(d: &Daemon) {
+    let metrics = d.http().get("/metrics").text();
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let commits = value("flowd_store_commit_seconds_count");
+    println!(
+        "load:   {commits} commits, {:.1} events per commit, {:.2} ms per commit; {} re-plans, {:.1} ms per re-plan",
+        value("flowd_store_commit_batch_events_sum") / commits,
+        value("flowd_store_commit_seconds_sum") / commits * 1e3,
+        value("flowd_solve_duration_seconds_count"),
+        value("flowd_solve_duration_seconds_sum") / value("flowd_solve_duration_seconds_count")
+            * 1e3,
+    );
 }
 
 #[test]
@@ -141,13 +164,7 @@ fn load_ingest_single_events_16_clients() {
         percentile(&lat, 0.5),
         percentile(&lat, 0.99)
     );
-    let metrics = d.http().get("/metrics").text();
-    if let Some(line) = metrics
-        .lines()
-        .find(|l| l.starts_with("flowd_store_commit_batch_events_count"))
-    {
-        println!("load:   commits: {line}");
-    }
+    commit_figures(&d);
     d.terminate();
 }
 
@@ -159,7 +176,8 @@ fn load_event_to_plan_latency_medium_50_per_s() {
     let d = Daemon::start(
         &path,
         &dir.path().join("data"),
-        &["--debounce-ms", "50", "--max-delay-ms", "300"],
+        // The defaults, spelled out.
+        &["--debounce-ms", "100", "--max-delay-ms", "500"],
     );
     d.wait_ready();
     let secs = env_or("FLOW_LOAD_SECS", 30);

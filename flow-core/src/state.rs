@@ -56,6 +56,10 @@ pub struct State {
     trauma: BTreeMap<String, BTreeMap<NaiveDate, u32>>,
     /// Running totals.
     counts: Counts,
+    /// Patients in a bed per ward id (kept in step with `inpatients`).
+    occupied: BTreeMap<String, u32>,
+    /// Cases waiting per priority, P1a first (kept in step with `waiting`).
+    waiting_counts: [u64; 5],
 }
 
 /// A patient's bed.
@@ -165,11 +169,11 @@ pub struct WardView {
 impl State {
     /// The state of `scenario` before any event.
     pub fn new(mut scenario: Scenario) -> Self {
-        let waiting = std::mem::take(&mut scenario.waiting_list)
+        let waiting: BTreeMap<String, Case> = std::mem::take(&mut scenario.waiting_list)
             .into_iter()
             .map(|c| (c.id.clone(), c))
             .collect();
-        let inpatients = std::mem::take(&mut scenario.inpatients)
+        let inpatients: BTreeMap<String, Bed> = std::mem::take(&mut scenario.inpatients)
             .into_iter()
             .map(|p| {
                 (
@@ -182,6 +186,14 @@ impl State {
                 )
             })
             .collect();
+        let mut occupied: BTreeMap<String, u32> = BTreeMap::new();
+        for bed in inpatients.values() {
+            *occupied.entry(bed.ward.clone()).or_default() += 1;
+        }
+        let mut waiting_counts = [0u64; 5];
+        for case in waiting.values() {
+            waiting_counts[case.priority.index()] += 1;
+        }
         State {
             base: scenario,
             now: None,
@@ -191,7 +203,42 @@ impl State {
             bed_changes: BTreeMap::new(),
             trauma: BTreeMap::new(),
             counts: Counts::default(),
+            occupied,
+            waiting_counts,
         }
+    }
+
+    /// A patient took a bed in `ward`.
+    fn bed_taken(&mut self, ward: &str) {
+        match self.occupied.get_mut(ward) {
+            Some(n) => *n += 1,
+            None => {
+                self.occupied.insert(ward.to_string(), 1);
+            }
+        }
+    }
+
+    /// A patient left a bed in `ward`.
+    fn bed_freed(&mut self, ward: &str) {
+        if let Some(n) = self.occupied.get_mut(ward) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Puts `case` on the waiting list.
+    fn wait(&mut self, case: Case) {
+        let p = case.priority.index();
+        if self.waiting.insert(case.id.clone(), case).is_none() {
+            self.waiting_counts[p] += 1;
+        }
+    }
+
+    /// Takes case `id` off the waiting list.
+    fn unwait(&mut self, id: &str) -> Option<Case> {
+        let case = self.waiting.remove(id)?;
+        let n = &mut self.waiting_counts[case.priority.index()];
+        *n = n.saturating_sub(1);
+        Some(case)
     }
 
     /// The latest event timestamp seen.
@@ -220,11 +267,7 @@ impl State {
 
     /// Cases waiting, per priority (P1a first).
     pub fn waiting_by_priority(&self) -> [u64; 5] {
-        let mut out = [0u64; 5];
-        for case in self.waiting.values() {
-            out[case.priority.index()] += 1;
-        }
-        out
+        self.waiting_counts
     }
 
     /// Number of cases waiting.
@@ -254,10 +297,6 @@ impl State {
     /// Every ward tonight: open beds and patients in.
     pub fn wards(&self) -> Vec<WardView> {
         let tonight = self.plan_start();
-        let mut occupied: BTreeMap<&str, u32> = BTreeMap::new();
-        for bed in self.inpatients.values() {
-            *occupied.entry(bed.ward.as_str()).or_default() += 1;
-        }
         self.base
             .wards
             .iter()
@@ -266,7 +305,7 @@ impl State {
                 site: w.site.clone(),
                 kind: w.kind.clone(),
                 beds: self.ward_beds_on(w, tonight),
-                occupied: occupied.get(w.id.as_str()).copied().unwrap_or(0),
+                occupied: self.occupied.get(w.id.as_str()).copied().unwrap_or(0),
             })
             .collect()
     }
@@ -295,20 +334,25 @@ impl State {
                             route: Some(a.route),
                         },
                     );
-                    if let Some(case) = a.case.as_ref().and_then(|c| self.waiting.remove(c)) {
+                    self.bed_taken(&a.ward);
+                    if let Some(case) = a.case.as_deref().and_then(|c| self.unwait(c)) {
                         self.admitted.insert(case.id.clone(), case);
                     }
                     Ok(())
                 }
             }
-            EventKind::Discharge(d) => self
-                .inpatients
-                .remove(&d.patient)
-                .map(drop)
-                .ok_or(Rejection::PatientNotIn),
+            EventKind::Discharge(d) => match self.inpatients.remove(&d.patient) {
+                Some(bed) => {
+                    self.bed_freed(&bed.ward);
+                    Ok(())
+                }
+                None => Err(Rejection::PatientNotIn),
+            },
             EventKind::Transfer(t) => match self.inpatients.get_mut(&t.patient) {
                 Some(bed) => {
-                    bed.ward.clone_from(&t.ward);
+                    let from = std::mem::replace(&mut bed.ward, t.ward.clone());
+                    self.bed_freed(&from);
+                    self.bed_taken(&t.ward);
                     Ok(())
                 }
                 None => Err(Rejection::PatientNotIn),
@@ -326,8 +370,8 @@ impl State {
                 Ok(())
             }
             EventKind::CaseDone(c) => {
-                let found = self.waiting.remove(&c.case).is_some()
-                    || self.admitted.remove(&c.case).is_some();
+                let found =
+                    self.unwait(&c.case).is_some() || self.admitted.remove(&c.case).is_some();
                 if found {
                     self.counts.cases_done += 1;
                     Ok(())
@@ -337,7 +381,7 @@ impl State {
             }
             EventKind::CaseCancelled(c) => {
                 if let Some(case) = self.admitted.remove(&c.case) {
-                    self.waiting.insert(case.id.clone(), case);
+                    self.wait(case);
                     self.counts.cases_cancelled += 1;
                     Ok(())
                 } else if self.waiting.contains_key(&c.case) {
@@ -361,13 +405,12 @@ impl State {
                 if self.waiting.contains_key(id) || self.admitted.contains_key(id) {
                     Err(Rejection::CaseAlreadyListed)
                 } else {
-                    self.waiting.insert(id.clone(), l.case.clone());
+                    self.wait(l.case.clone());
                     Ok(())
                 }
             }
             EventKind::Delisted(c) => self
-                .waiting
-                .remove(&c.case)
+                .unwait(&c.case)
                 .map(drop)
                 .ok_or(Rejection::CaseNotListed),
         };
@@ -733,6 +776,56 @@ mod tests {
         );
         assert!(st.apply(&listed).is_applied());
         assert_eq!(st.waiting_len(), n);
+    }
+
+    #[test]
+    fn running_counts_stay_in_step() {
+        let (s, c, mut st) = setup();
+        let ward = |i: usize| s.wards[i % s.wards.len()].id.clone();
+        let mut n = 0;
+        for i in 0..200usize {
+            n += 1;
+            let v = match i % 6 {
+                0 | 1 => {
+                    json!({"id": format!("e{n}"), "at": "2026-12-07T08:00:00Z", "type": "admit",
+                    "patient": format!("p{}", i % 37), "ward": ward(i), "expected_discharge": "2026-12-09",
+                    "route": "elective", "case": s.waiting_list[i % 40].id})
+                }
+                2 => {
+                    json!({"id": format!("e{n}"), "at": "2026-12-07T08:00:00Z", "type": "discharge",
+                    "patient": format!("p{}", (i * 7) % 37)})
+                }
+                3 => {
+                    json!({"id": format!("e{n}"), "at": "2026-12-07T08:00:00Z", "type": "transfer",
+                    "patient": format!("p{}", (i * 5) % 37), "ward": ward(i / 3)})
+                }
+                4 => {
+                    json!({"id": format!("e{n}"), "at": "2026-12-07T08:00:00Z", "type": "case_cancelled",
+                    "case": s.waiting_list[i % 40].id})
+                }
+                _ => {
+                    json!({"id": format!("e{n}"), "at": "2026-12-07T08:00:00Z", "type": "delisted",
+                    "case": s.waiting_list[(i * 3) % 60].id})
+                }
+            };
+            st.apply(&ev(&c, v));
+            let mut occupied: BTreeMap<String, u32> = BTreeMap::new();
+            for bed in st.inpatients.values() {
+                *occupied.entry(bed.ward.clone()).or_default() += 1;
+            }
+            for w in st.wards() {
+                assert_eq!(
+                    w.occupied,
+                    occupied.get(&w.id).copied().unwrap_or(0),
+                    "step {i}"
+                );
+            }
+            let mut waiting = [0u64; 5];
+            for case in st.waiting.values() {
+                waiting[case.priority.index()] += 1;
+            }
+            assert_eq!(st.waiting_by_priority(), waiting, "step {i}");
+        }
     }
 
     #[test]

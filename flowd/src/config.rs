@@ -6,8 +6,8 @@
 //! data_dir = "/var/lib/flowd"
 //! listen = "127.0.0.1:7878"
 //! # token_file = "/etc/flowd/token"   # bearer token required for writes
-//! debounce_ms = 200
-//! max_delay_ms = 1000
+//! debounce_ms = 100
+//! max_delay_ms = 500
 //! solve_time_limit_s = 30.0
 //! freeze_days = 1
 //! snapshot_every = 10000
@@ -121,8 +121,8 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.to_string(),
             token_file: None,
             allow_open_writes: false,
-            debounce_ms: 200,
-            max_delay_ms: 1000,
+            debounce_ms: 100,
+            max_delay_ms: 500,
             solve_time_limit_s: 30.0,
             freeze_days: 1,
             snapshot_every: 10_000,

@@ -124,11 +124,11 @@ struct ServeArgs {
     /// Accept unauthenticated writes on a non-loopback address.
     #[arg(long)]
     allow_open_writes: bool,
-    /// Quiet time after a change before re-planning, ms [default: 200].
+    /// Quiet time after a change before re-planning, ms [default: 100].
     #[arg(long)]
     debounce_ms: Option<u64>,
     /// Longest a change waits for a re-plan to start while changes keep coming, ms
-    /// [default: 1000].
+    /// [default: 500].
     #[arg(long)]
     max_delay_ms: Option<u64>,
     /// Time limit of one solve, seconds [default: 30].
@@ -146,6 +146,15 @@ struct ServeArgs {
     /// Most events in one request [default: 10000].
     #[arg(long)]
     max_events_per_request: Option<usize>,
+    /// Most events in one group commit [default: 50000].
+    #[arg(long)]
+    max_batch_events: Option<usize>,
+    /// Plan versions kept for `GET /v1/plan/changes` [default: 16].
+    #[arg(long)]
+    plan_history: Option<usize>,
+    /// Check every plan with the independent checker before serving it [default: true].
+    #[arg(long)]
+    verify_plans: Option<bool>,
     /// Log format [default: text].
     #[arg(long, value_enum)]
     log_format: Option<LogFormatArg>,
@@ -305,6 +314,9 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
         snapshot_every,
         max_body_bytes,
         max_events_per_request,
+        max_batch_events,
+        plan_history,
+        verify_plans,
         log
     );
     if args.scenario.is_some() {

@@ -53,6 +53,8 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA synchronous=FULL;
              PRAGMA foreign_keys=ON;
+             PRAGMA cache_size=-32768;
+             PRAGMA wal_autocheckpoint=8192;
              CREATE TABLE IF NOT EXISTS events (
                  seq INTEGER PRIMARY KEY,
                  event_id TEXT NOT NULL UNIQUE,
