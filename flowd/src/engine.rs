@@ -18,7 +18,8 @@
 //! a time limit, checks the plan with the independent checker, and publishes it
 //! through a `watch` channel as one `Arc` with the next `version`. Until then, and
 //! whenever a solve fails, times out or is refused by the checker, the last good plan
-//! stays published.
+//! stays published (and the worker tries again after a backoff, even if nothing new
+//! arrives).
 //!
 //! The planner is called in exactly one place, [`plan`].
 
@@ -878,8 +879,15 @@ async fn replan_worker(mut w: Worker) {
     };
     let mut pending: Vec<Instant> = Vec::new();
     let mut first = true;
+    // After a failed solve: wait this long, then try again even without a new change.
+    let mut retry: Option<Duration> = None;
     loop {
-        if !first {
+        if let Some(backoff) = retry {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {},
+                _ = w.stop.changed() => return,
+            }
+        } else if !first {
             tokio::select! {
                 changed = w.stale.changed() => if changed.is_err() { return },
                 _ = w.stop.changed() => return,
@@ -896,6 +904,11 @@ async fn replan_worker(mut w: Worker) {
             }
         }
         first = false;
+        // Until this solve succeeds, the next attempt backs off (doubling, at most a minute).
+        let backoff = retry.map_or(w.settings.max_delay.max(Duration::from_millis(100)), |b| {
+            (b * 2).min(Duration::from_secs(60))
+        });
+        retry = Some(backoff);
         let (tx, rx) = oneshot::channel();
         if w.commands.send(Command::PlanInput(tx)).await.is_err() {
             return;
@@ -968,6 +981,7 @@ async fn replan_worker(mut w: Worker) {
                 }
                 w.plan_tx.send_replace(Some(Arc::new(solved.published)));
                 let _ = w.commands.send(Command::RecordPlanVersion(version)).await;
+                retry = None;
                 continue;
             }
         };
