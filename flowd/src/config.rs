@@ -230,6 +230,7 @@ impl Config {
                 max_batch_events: self.max_batch_events,
                 plan_history: self.plan_history,
                 verify_plans: self.verify_plans,
+                planner: crate::engine::plan,
             },
         })
     }

@@ -97,7 +97,12 @@ pub struct EngineSettings {
     pub plan_history: usize,
     /// Check every plan with the independent checker before serving it.
     pub verify_plans: bool,
+    /// The planner: [`plan`] (tests substitute one that fails or runs late).
+    pub planner: Planner,
 }
+
+/// The signature of the one planner call: the problem, the plan being served, options.
+pub type Planner = fn(&Scenario, Option<&Plan>, &PlanSettings) -> Result<Plan, SolveError>;
 
 /// An event received over some ingest channel, checked and ready to store.
 #[derive(Debug, Clone)]
@@ -813,6 +818,7 @@ struct Solved {
 
 /// Solves, checks and serialises; runs on the blocking pool.
 fn solve(
+    planner: Planner,
     input: PlanInput,
     previous: Option<Arc<Plan>>,
     settings: &PlanSettings,
@@ -820,7 +826,7 @@ fn solve(
     version: u64,
 ) -> Result<Solved, SolveError> {
     let started = Instant::now();
-    let mut plan = plan(&input.scenario, previous.as_deref(), settings)?;
+    let mut plan = planner(&input.scenario, previous.as_deref(), settings)?;
     plan.solver.seconds = started.elapsed().as_secs_f64();
     let mut breaches = [0usize; 5];
     if verify {
@@ -920,9 +926,11 @@ async fn replan_worker(mut w: Worker) {
         let previous = w.plan_tx.borrow().as_ref().map(|p| p.plan.clone());
         let version = w.version + 1;
         let (settings, verify) = (plan_settings.clone(), w.settings.verify_plans);
+        let planner = w.settings.planner;
         let started = Instant::now();
-        let mut task =
-            tokio::task::spawn_blocking(move || solve(input, previous, &settings, verify, version));
+        let mut task = tokio::task::spawn_blocking(move || {
+            solve(planner, input, previous, &settings, verify, version)
+        });
         let result = tokio::select! {
             r = &mut task => Some(r),
             _ = tokio::time::sleep(w.settings.time_limit) => None,
@@ -1057,6 +1065,7 @@ mod tests {
             max_batch_events: 1000,
             plan_history: 4,
             verify_plans: true,
+            planner: plan,
         }
     }
 
@@ -1132,6 +1141,101 @@ mod tests {
             .unwrap();
         assert!(published.plan.version.unwrap() >= 2);
         drop(plan);
+        drop(h);
+        engine.shutdown().await;
+    }
+
+    /// What the test planner does: 0 plan, 1 overrun the time limit, 2 break a constraint.
+    static MODE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn moody(s: &Scenario, previous: Option<&Plan>, o: &PlanSettings) -> Result<Plan, SolveError> {
+        match MODE.load(Ordering::SeqCst) {
+            1 => {
+                std::thread::sleep(o.time_limit * 3);
+                plan(s, previous, o)
+            }
+            2 => {
+                let mut p = plan(s, previous, o)?;
+                if let Some(case) = s.waiting_list.first() {
+                    for session in &mut p.sessions {
+                        session.cases.push(case.id.clone());
+                    }
+                }
+                Ok(p)
+            }
+            _ => plan(s, previous, o),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failed_and_late_solves_keep_the_last_good_plan_and_are_counted() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 4));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Metrics::new().unwrap();
+        let mut settings = settings();
+        settings.planner = moody;
+        settings.time_limit = Duration::from_millis(100);
+        let engine = Engine::start(
+            Box::new(SqliteStore::open(dir.path()).unwrap()),
+            Arc::new(s.clone()),
+            catalog.clone(),
+            metrics.clone(),
+            settings,
+        )
+        .await
+        .unwrap();
+        let h = engine.handle();
+        let mut plan_rx = h.plan.clone();
+        let v1 = plan_rx
+            .wait_for(Option::is_some)
+            .await
+            .unwrap()
+            .as_ref()
+            .and_then(|p| p.plan.version)
+            .unwrap();
+        let counted = |status: &str| {
+            let text = String::from_utf8(metrics.render()).unwrap();
+            let want = format!("flowd_solves_total{{status=\"{status}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(want.as_str()))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let wait_count = |status: &'static str| async move {
+            for _ in 0..500 {
+                if counted(status) > 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("no {status} solve counted");
+        };
+        let p = s.inpatients[0].id.clone();
+        MODE.store(1, Ordering::SeqCst);
+        let e = json!({"id":"a","at":"2026-12-07T08:00:00Z","type":"discharge","patient":p});
+        ingest(&h, &catalog, e).await.unwrap();
+        wait_count("timeout").await;
+        assert_eq!(
+            h.plan.borrow().as_ref().and_then(|p| p.plan.version),
+            Some(v1)
+        );
+        MODE.store(2, Ordering::SeqCst);
+        wait_count("invalid").await;
+        assert_eq!(
+            h.plan.borrow().as_ref().and_then(|p| p.plan.version),
+            Some(v1)
+        );
+        // Back to normal: the retry publishes without any new event.
+        MODE.store(0, Ordering::SeqCst);
+        let published = plan_rx
+            .wait_for(|p| p.as_ref().is_some_and(|p| p.seq == 1))
+            .await
+            .unwrap()
+            .clone()
+            .unwrap();
+        assert!(published.plan.version.unwrap() > v1);
+        drop(plan_rx);
         drop(h);
         engine.shutdown().await;
     }
