@@ -89,6 +89,7 @@ fn acknowledged_events_survive_kill_9() {
     daemon.wait_ready();
     let mut kills = 0;
     let mut plans_checked = 0;
+    let mut retried = 0;
     for round in 0..rounds {
         // A stream of POSTs from four senders...
         let stop = Arc::new(AtomicBool::new(false));
@@ -146,6 +147,7 @@ fn acknowledged_events_survive_kill_9() {
         // Senders retry what got no answer; afterwards the trail holds exactly the
         // acknowledged ids.
         let unanswered = std::mem::take(&mut ledger.lock().unwrap().unanswered);
+        retried += unanswered.len();
         for body in unanswered {
             let r = http.post("/v1/events", &body).unwrap();
             assert_eq!(r.status, 200, "{}", r.text());
@@ -190,8 +192,9 @@ fn acknowledged_events_survive_kill_9() {
                 m
             });
     eprintln!(
-        "crash test: {kills} kill -9 rounds, {acked} acknowledged events, outcomes {outcomes:?}, {plans_checked} plans checked"
+        "crash test: {kills} kill -9 rounds, {acked} acknowledged events, outcomes {outcomes:?}, {retried} requests cut off by a kill and retried, {plans_checked} plans checked"
     );
     assert!(acked > rounds, "the senders got through");
+    assert!(retried > 0, "some kill landed with requests in flight");
     assert_eq!(daemon.terminate().code(), Some(0));
 }
