@@ -12,6 +12,9 @@
 //! - [`check`]: the hard constraints of the contract, independent of any planner.
 //! - [`ledger`]: the exact capacity every planner books against.
 //! - [`greedy`]: the treat-in-turn, first-fit baseline.
+//! - [`event`]: live events (the daemon's input) and reading them with field paths.
+//! - [`state`]: the live state, `State::apply(&Event) -> Change`, and the problem it
+//!   derives for re-planning.
 //! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
 //! - [`simulate`]: Monte Carlo replay of the emergency/trauma stream against a plan,
 //!   and the emergency theatre and bed-reserve policies it compares.
@@ -41,6 +44,7 @@
 
 pub mod check;
 pub mod error;
+pub mod event;
 pub mod generate;
 pub mod greedy;
 pub mod ledger;
@@ -48,8 +52,11 @@ pub mod plan;
 pub mod reserve;
 pub mod scenario;
 pub mod simulate;
+pub mod state;
 pub mod validate;
 
 pub use error::{Error, FieldError, FieldErrors, Result};
+pub use event::Event;
 pub use plan::Plan;
 pub use scenario::Scenario;
+pub use state::State;

@@ -1,9 +1,13 @@
-//! `flowd`: the command line (and, later, the daemon) around flow-core.
+//! `flowd`: the command line and the daemon around flow-core.
 //!
 //! Every subcommand reads and writes the contract's JSON documents (`-` is standard
 //! input/output) and exits non-zero with a message naming the problem on bad input:
 //! 0 success, 1 the input was read but fails (invalid scenario, plan violations),
 //! 2 the input could not be read or the command line is wrong.
+//!
+//! `serve` is thin on purpose: it merges flags over the config file, sets up logging,
+//! binds the listener, prints `listening on ADDR`, and hands over to `flowd::run` with
+//! SIGTERM/SIGINT as the shutdown signal.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -123,6 +127,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the live daemon: ingest events over HTTP, keep the state durable (SQLite in
+    /// --data-dir), re-plan when events change the picture, and serve the plan, the
+    /// state and Prometheus metrics. Stops cleanly on SIGTERM or SIGINT.
+    Serve(Box<ServeArgs>),
     /// The main job on an embedded default: generate a scenario, validate it, plan it
     /// and check the plan, writing both documents to a folder.
     Demo {
@@ -166,6 +174,74 @@ impl SimArgs {
             ..SimOptions::with_seed(self.seed)
         }
     }
+}
+
+/// `flowd serve` flags; each mirrors the config file key of the same name
+/// (`--data-dir` ↔ `data_dir`) and wins over it.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// TOML config file (keys as the flags below, with underscores).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// Scenario the live state starts from (required here or in the config).
+    #[arg(long)]
+    scenario: Option<std::path::PathBuf>,
+    /// Directory of the event store (created if missing; required).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7878]; port 0 picks a free port.
+    #[arg(long)]
+    listen: Option<String>,
+    /// File holding the bearer token that writes, the audit trail and the full state
+    /// require. Without it the daemon only listens on loopback.
+    #[arg(long)]
+    token_file: Option<std::path::PathBuf>,
+    /// Accept unauthenticated writes on a non-loopback address.
+    #[arg(long)]
+    allow_open_writes: bool,
+    /// Quiet time after a change before re-planning, ms [default: 100].
+    #[arg(long)]
+    debounce_ms: Option<u64>,
+    /// Longest a change waits for a re-plan to start while changes keep coming, ms
+    /// [default: 500].
+    #[arg(long)]
+    max_delay_ms: Option<u64>,
+    /// Time limit of one solve, seconds [default: 30].
+    #[arg(long)]
+    solve_time_limit_s: Option<f64>,
+    /// Days whose bookings a re-plan keeps [default: 1].
+    #[arg(long)]
+    freeze_days: Option<u32>,
+    /// Events between state snapshots [default: 10000].
+    #[arg(long)]
+    snapshot_every: Option<u64>,
+    /// Largest request body, bytes [default: 4194304].
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
+    /// Most events in one request [default: 10000].
+    #[arg(long)]
+    max_events_per_request: Option<usize>,
+    /// Most events in one group commit [default: 50000].
+    #[arg(long)]
+    max_batch_events: Option<usize>,
+    /// Plan versions kept for `GET /v1/plan/changes` [default: 16].
+    #[arg(long)]
+    plan_history: Option<usize>,
+    /// Check every plan with the independent checker before serving it [default: true].
+    #[arg(long)]
+    verify_plans: Option<bool>,
+    /// Log format [default: text].
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormatArg>,
+    /// Log filter, e.g. `info` or `flowd=debug` [default: info].
+    #[arg(long)]
+    log: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -359,6 +435,106 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Demo { size, seed, out } => demo(size, seed, &out),
+        Command::Serve(args) => serve(*args),
+    }
+}
+
+/// Merges the flags over the config file (if any).
+fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
+    let mut c = match &args.config {
+        Some(path) => flowd::Config::load(path)?,
+        None => flowd::Config::default(),
+    };
+    macro_rules! flag {
+        ($($field:ident),*) => {$(
+            if let Some(v) = args.$field {
+                c.$field = v.into();
+            }
+        )*};
+    }
+    flag!(
+        listen,
+        debounce_ms,
+        max_delay_ms,
+        solve_time_limit_s,
+        freeze_days,
+        snapshot_every,
+        max_body_bytes,
+        max_events_per_request,
+        max_batch_events,
+        plan_history,
+        verify_plans,
+        log
+    );
+    if args.scenario.is_some() {
+        c.scenario = args.scenario;
+    }
+    if args.data_dir.is_some() {
+        c.data_dir = args.data_dir;
+    }
+    if args.token_file.is_some() {
+        c.token_file = args.token_file;
+    }
+    c.allow_open_writes |= args.allow_open_writes;
+    if let Some(f) = args.log_format {
+        c.log_format = match f {
+            LogFormatArg::Text => flowd::config::LogFormat::Text,
+            LogFormatArg::Json => flowd::config::LogFormat::Json,
+        };
+    }
+    c.check()?;
+    Ok(c)
+}
+
+fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let config = serve_config(args)?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .map_err(|e| anyhow::anyhow!("--log {}: {e}", config.log))?;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        flowd::config::LogFormat::Text => logs.init(),
+        flowd::config::LogFormat::Json => logs.json().init(),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("flowd")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        println!("listening on {addr}");
+        flowd::run(listener, config, shutdown_signal())
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
     }
 }
 
