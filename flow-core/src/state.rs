@@ -456,13 +456,7 @@ impl State {
         {
             return change.beds;
         }
-        let closed: u32 = ward
-            .closures
-            .iter()
-            .filter(|c| c.from <= date && date <= c.to)
-            .map(|c| c.beds)
-            .sum();
-        ward.beds.saturating_sub(closed)
+        ward.open_beds(date)
     }
 
     /// The planning problem of the moment: the scenario with its horizon starting on
@@ -696,16 +690,7 @@ mod tests {
         assert!(st.apply(&e).stale);
         let derived = st.scenario();
         let w = derived.wards.iter().find(|w| w.id == ward.id).unwrap();
-        let open = |d: &str| {
-            let d: NaiveDate = d.parse().unwrap();
-            let closed: u32 = w
-                .closures
-                .iter()
-                .filter(|c| c.from <= d && d <= c.to)
-                .map(|c| c.beds)
-                .sum();
-            w.beds - closed
-        };
+        let open = |d: &str| w.open_beds(d.parse().unwrap());
         assert_eq!(open("2026-12-08"), 2);
         assert_eq!(open("2026-12-09"), 2);
 

@@ -142,14 +142,7 @@ impl Simulator {
             };
             ward_pool.insert(ward.id.as_str(), p);
             for (t, beds) in pools[p].beds.iter_mut().enumerate() {
-                let date = scenario.date(t as u32);
-                let closed: u32 = ward
-                    .closures
-                    .iter()
-                    .filter(|c| c.from <= date && date <= c.to)
-                    .map(|c| c.beds)
-                    .sum();
-                *beds += i64::from(ward.beds.saturating_sub(closed));
+                *beds += i64::from(ward.open_beds(scenario.date(t as u32)));
             }
         }
         let mut site_pools = vec![Vec::new(); scenario.sites.len()];
