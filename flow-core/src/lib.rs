@@ -12,6 +12,10 @@
 //! - [`check`]: the hard constraints of the contract, independent of any planner.
 //! - [`ledger`]: the exact capacity every planner books against.
 //! - [`greedy`]: the treat-in-turn, first-fit baseline.
+//! - [`model`]: the optimisation models (aggregate MIP, exact MIP), their objective
+//!   and the good_lp solver backends.
+//! - [`planner`]: [`plan`] — aggregate MIP, exact booking and repair, re-planning
+//!   with stability.
 //! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
 //! - [`error`]: typed errors.
 //!
@@ -25,11 +29,14 @@ pub mod error;
 pub mod generate;
 pub mod greedy;
 pub mod ledger;
+pub mod model;
 pub mod plan;
+pub mod planner;
 pub mod reserve;
 pub mod scenario;
 pub mod validate;
 
 pub use error::{Error, FieldError, FieldErrors, Result};
 pub use plan::Plan;
+pub use planner::{PlanError, PlanOptions, Strategy, plan};
 pub use scenario::Scenario;
