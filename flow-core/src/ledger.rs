@@ -555,7 +555,7 @@ impl<'a> Ledger<'a> {
                     beds: night.beds,
                     current: night.current,
                     elective: u32::try_from(elective.max(0)).unwrap_or(0),
-                    emergency_mean: (night.emergency_mean * 1000.0).round() / 1000.0,
+                    emergency_mean: night.emergency_mean,
                     emergency_reserve: night.emergency_reserve,
                 });
             }

@@ -20,6 +20,7 @@ pub const PLAN_SCHEMA: &str = "flow.plan/1";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     /// Always `"flow.plan/1"`.
+    #[schemars(extend("const" = "flow.plan/1"))]
     pub schema: String,
     /// The scenario's `name`.
     pub scenario: String,

@@ -14,16 +14,22 @@ use serde::{Deserialize, Serialize};
 /// The schema tag a scenario document must carry.
 pub const SCENARIO_SCHEMA: &str = "flow.scenario/1";
 
+/// The longest horizon a scenario may plan (about ten years); longer ones are rejected
+/// by validation so that per-night arrays stay bounded.
+pub const MAX_HORIZON_DAYS: u32 = 3660;
+
 /// A whole planning problem: what exists, who is waiting, what emergencies to expect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Scenario {
     /// Always `"flow.scenario/1"`.
+    #[schemars(extend("const" = "flow.scenario/1"))]
     pub schema: String,
     /// A name for the scenario; plans refer to it.
     pub name: String,
     /// Day 0 of the horizon.
     pub start: NaiveDate,
     /// Number of days planned, from `start` (day 0) to `start + horizon_days - 1`.
+    #[schemars(range(min = 1, max = MAX_HORIZON_DAYS))]
     pub horizon_days: u32,
     /// Planning assumptions (utilisation cap, reserve quantiles).
     pub policy: Policy,
@@ -47,11 +53,14 @@ pub struct Scenario {
 /// Planning assumptions that shape every plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Policy {
-    /// Share of each elective session's minutes that may be booked (GIRFT: 0.85).
+    /// Share of each elective session's minutes that may be booked (GIRFT: 0.85), in (0, 1].
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = 1))]
     pub theatre_utilisation_cap: f64,
-    /// Quantile of the Poisson emergency census kept free in every bed pool.
+    /// Quantile of the Poisson emergency census kept free in every bed pool, in (0, 1).
+    #[schemars(extend("exclusiveMinimum" = 0, "exclusiveMaximum" = 1))]
     pub emergency_bed_quantile: f64,
-    /// Quantile of the daily emergency theatre workload kept free at every site.
+    /// Quantile of the daily emergency theatre workload kept free at every site, in (0, 1).
+    #[schemars(extend("exclusiveMinimum" = 0, "exclusiveMaximum" = 1))]
     pub emergency_theatre_quantile: f64,
 }
 
@@ -84,7 +93,8 @@ pub struct Ward {
     /// Bed kind (`surgical`, `medical`, `trauma`, `critical_care`, …); free text, the
     /// kinds a scenario's wards name are the kinds it knows.
     pub kind: String,
-    /// Staffed beds.
+    /// Staffed beds (at least 1).
+    #[schemars(range(min = 1))]
     pub beds: u32,
     /// Beds taken out of use for a run of nights.
     #[serde(default)]
@@ -153,7 +163,8 @@ pub struct Session {
     pub date: NaiveDate,
     /// `am`, `pm` or `eve`.
     pub period: Period,
-    /// Length of the list in minutes.
+    /// Length of the list in minutes (at least 1).
+    #[schemars(range(min = 1))]
     pub minutes: u32,
     /// `null`: flexible, the plan gives it a specialty; otherwise a fixed block.
     pub specialty: Option<String>,
@@ -231,7 +242,8 @@ pub struct Case {
     pub priority: Priority,
     /// Date added to the waiting list (referral-to-treatment clock for the window).
     pub listed: NaiveDate,
-    /// Expected theatre minutes, including turnaround.
+    /// Expected theatre minutes, including turnaround (at least 1).
+    #[schemars(range(min = 1))]
     pub duration_min: u32,
     /// Earliest date the patient can come in.
     pub earliest: NaiveDate,
@@ -268,7 +280,8 @@ impl Case {
 pub struct StaySegment {
     /// Bed kind (must be a kind some ward has).
     pub kind: String,
-    /// Nights in that kind of bed.
+    /// Nights in that kind of bed (at least 1).
+    #[schemars(range(min = 1))]
     pub nights: u32,
 }
 
@@ -301,9 +314,11 @@ pub struct EmergencyAdmissions {
     pub site: String,
     /// Bed kind of the pool.
     pub kind: String,
-    /// Mean admissions per day, Monday..Sunday.
+    /// Mean admissions per day, Monday..Sunday (each ≥ 0).
+    #[schemars(inner(range(min = 0)))]
     pub per_day: [f64; 7],
     /// Mean length of stay in nights (≥ 1).
+    #[schemars(range(min = 1))]
     pub los_mean_nights: f64,
 }
 
@@ -312,11 +327,14 @@ pub struct EmergencyAdmissions {
 pub struct EmergencyTheatre {
     /// Site whose theatres serve them.
     pub site: String,
-    /// Mean cases per day, Monday..Sunday.
+    /// Mean cases per day, Monday..Sunday (each ≥ 0).
+    #[schemars(inner(range(min = 0)))]
     pub per_day: [f64; 7],
-    /// Mean theatre minutes per case.
+    /// Mean theatre minutes per case (> 0).
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub minutes_mean: f64,
-    /// Standard deviation of theatre minutes per case.
+    /// Standard deviation of theatre minutes per case (≥ 0).
+    #[schemars(range(min = 0))]
     pub minutes_sd: f64,
 }
 

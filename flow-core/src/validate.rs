@@ -1,1 +1,1997 @@
-//! TODO(helper): validate
+//! Reading `flow.scenario/1` and `flow.plan/1` documents from text, and checking a
+//! scenario against the contract so that every problem is reported at once, each
+//! named by its field path (`waiting_list[17].stay[0].kind`).
+//!
+//! Reading runs in three stages. The text is parsed into a JSON value (a syntax error
+//! is an [`Error::Syntax`] with line and column). The value is checked against the
+//! JSON Schema generated from the contract types ([`scenario_schema`], [`plan_schema`]),
+//! which finds every structural problem — wrong types, missing fields, bad dates,
+//! out-of-range numbers, unknown enum values — in one pass. Then, whenever the value
+//! still deserialises, [`validate_scenario`] adds the semantic problems the schema
+//! cannot express: cross references, duplicate ids and sessions, sessions outside the
+//! horizon, stays no site can hold. Unknown fields are ignored: the contract allows
+//! extensions.
+//!
+//! The schema is the published one: `schemas/*.schema.json` at the repository root are
+//! these functions' output, kept current by a test.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+
+use chrono::{Days, NaiveDate};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+use schemars::{JsonSchema, Schema};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Error, FieldError, FieldErrors, Result};
+use crate::plan::{PLAN_SCHEMA, Plan};
+use crate::scenario::{MAX_HORIZON_DAYS, Period, SCENARIO_SCHEMA, Scenario};
+
+/// At most this many problems are listed; a final entry counts the rest.
+pub const MAX_REPORTED_ERRORS: usize = 200;
+
+/// At most this many names are listed in a "known: …" hint.
+const MAX_KNOWN_NAMES: usize = 12;
+
+/// Reads a `flow.scenario/1` document and validates it fully.
+///
+/// Returns [`Error::Syntax`] when the text is not JSON and [`Error::Invalid`] listing
+/// every structural and semantic problem (up to [`MAX_REPORTED_ERRORS`]) otherwise.
+pub fn parse_scenario(text: &str) -> Result<Scenario> {
+    let value = parse_json(text)?;
+    let mut errors = structural_errors(&scenario_schema(), &value);
+    match deserialize::<Scenario>(&value) {
+        Ok(scenario) => {
+            // Semantic checks still run when the schema found range problems, so a
+            // user sees those and the cross-reference problems together.
+            let reported: HashSet<String> = errors.iter().map(|e| e.path.clone()).collect();
+            errors.extend(
+                validate_scenario(&scenario)
+                    .into_iter()
+                    .filter(|e| !reported.contains(&e.path)),
+            );
+            if errors.is_empty() {
+                return Ok(scenario);
+            }
+        }
+        Err(error) => {
+            if errors.is_empty() {
+                errors.push(error);
+            }
+        }
+    }
+    Err(invalid(errors))
+}
+
+/// Reads a `flow.plan/1` document: JSON syntax, structure and schema tag only.
+///
+/// Whether the plan keeps the hard constraints of its scenario is the checker's
+/// business ([`crate::check`]), not this function's.
+pub fn parse_plan(text: &str) -> Result<Plan> {
+    let value = parse_json(text)?;
+    let mut errors = structural_errors(&plan_schema(), &value);
+    if errors.is_empty() {
+        match deserialize::<Plan>(&value) {
+            Ok(plan) if plan.schema == PLAN_SCHEMA => return Ok(plan),
+            Ok(plan) => errors.push(FieldError::new(
+                "schema",
+                unsupported_schema(&plan.schema, PLAN_SCHEMA),
+            )),
+            Err(error) => errors.push(error),
+        }
+    }
+    Err(invalid(errors))
+}
+
+/// The JSON Schema (draft 2020-12) of a `flow.scenario/1` document, generated from
+/// [`Scenario`].
+pub fn scenario_schema() -> Value {
+    schema_for::<Scenario>()
+}
+
+/// The JSON Schema (draft 2020-12) of a `flow.plan/1` document, generated from [`Plan`].
+pub fn plan_schema() -> Value {
+    schema_for::<Plan>()
+}
+
+/// Semantic checks of an already-typed scenario: cross references, duplicates, ranges,
+/// horizon. Returns every problem found, in field-path order; empty means valid.
+///
+/// Runs in time linear in the size of the scenario (hash lookups throughout).
+pub fn validate_scenario(s: &Scenario) -> Vec<FieldError> {
+    let mut r = Report::default();
+
+    if s.schema != SCENARIO_SCHEMA {
+        r.add("schema", unsupported_schema(&s.schema, SCENARIO_SCHEMA));
+    }
+    let horizon = check_horizon(s, &mut r);
+    check_policy(s, &mut r);
+
+    // Sites and specialties: the names everything else refers to.
+    let sites = index_ids(&mut r, "site", s.sites.iter().map(|x| x.id.as_str()), |i| {
+        format!("sites[{i}].id")
+    });
+    let known_sites = known_names(sites.keys().copied());
+    let specialties = index_ids(
+        &mut r,
+        "specialty",
+        s.specialties.iter().map(String::as_str),
+        |i| format!("specialties[{i}]"),
+    );
+    let known_specialties = known_names(specialties.keys().copied());
+
+    // Wards: bed kinds and pools.
+    let ward_ids = index_ids(&mut r, "ward", s.wards.iter().map(|w| w.id.as_str()), |i| {
+        format!("wards[{i}].id")
+    });
+    let known_wards = known_names(ward_ids.keys().copied());
+    let mut kinds: BTreeSet<&str> = BTreeSet::new();
+    let mut site_kinds: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (i, ward) in s.wards.iter().enumerate() {
+        let site_known = sites.contains_key(ward.site.as_str());
+        if !site_known {
+            r.add(
+                format!("wards[{i}].site"),
+                unknown("site", &ward.site, &known_sites),
+            );
+        }
+        if ward.kind.trim().is_empty() {
+            r.add(format!("wards[{i}].kind"), "bed kind must not be empty");
+        } else {
+            kinds.insert(&ward.kind);
+            if site_known {
+                site_kinds
+                    .entry(ward.site.as_str())
+                    .or_default()
+                    .insert(&ward.kind);
+            }
+        }
+        if ward.beds < 1 {
+            r.add(format!("wards[{i}].beds"), at_least(1, ward.beds));
+        }
+        for (j, closure) in ward.closures.iter().enumerate() {
+            if closure.from > closure.to {
+                r.add(
+                    format!("wards[{i}].closures[{j}].to"),
+                    format!(
+                        "closure ends ({}) before it starts ({})",
+                        closure.to, closure.from
+                    ),
+                );
+            }
+            if closure.beds > ward.beds {
+                r.add(
+                    format!("wards[{i}].closures[{j}].beds"),
+                    format!(
+                        "closes {} beds but the ward has only {}",
+                        closure.beds, ward.beds
+                    ),
+                );
+            }
+        }
+    }
+    let known_kinds = known_names(kinds.iter().copied());
+
+    // Theatres and their sessions.
+    index_ids(
+        &mut r,
+        "theatre",
+        s.theatres.iter().map(|t| t.id.as_str()),
+        |i| format!("theatres[{i}].id"),
+    );
+    let mut sessions: HashMap<(&str, NaiveDate, Period), (usize, usize)> = HashMap::new();
+    for (i, theatre) in s.theatres.iter().enumerate() {
+        if !sites.contains_key(theatre.site.as_str()) {
+            r.add(
+                format!("theatres[{i}].site"),
+                unknown("site", &theatre.site, &known_sites),
+            );
+        }
+        for (j, session) in theatre.sessions.iter().enumerate() {
+            let path = format!("theatres[{i}].sessions[{j}]");
+            match horizon {
+                Some((first, last)) if session.date < first || session.date > last => r.add(
+                    format!("{path}.date"),
+                    format!(
+                        "{} is outside the horizon ({first} to {last})",
+                        session.date
+                    ),
+                ),
+                _ => {}
+            }
+            if session.minutes < 1 {
+                r.add(format!("{path}.minutes"), at_least(1, session.minutes));
+            }
+            match &session.specialty {
+                Some(specialty) if !specialties.contains_key(specialty.as_str()) => r.add(
+                    format!("{path}.specialty"),
+                    unknown("specialty", specialty, &known_specialties),
+                ),
+                _ => {}
+            }
+            match sessions.entry((theatre.id.as_str(), session.date, session.period)) {
+                Entry::Occupied(first) => {
+                    let (fi, fj) = *first.get();
+                    r.add(
+                        path,
+                        format!(
+                            "duplicate session: theatre \"{}\" already has a session on {} ({}) \
+                             at theatres[{fi}].sessions[{fj}]",
+                            theatre.id, session.date, session.period
+                        ),
+                    );
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert((i, j));
+                }
+            }
+        }
+    }
+
+    // The waiting list.
+    index_ids(
+        &mut r,
+        "case",
+        s.waiting_list.iter().map(|c| c.id.as_str()),
+        |i| format!("waiting_list[{i}].id"),
+    );
+    for (i, case) in s.waiting_list.iter().enumerate() {
+        let path = format!("waiting_list[{i}]");
+        if !specialties.contains_key(case.specialty.as_str()) {
+            r.add(
+                format!("{path}.specialty"),
+                unknown("specialty", &case.specialty, &known_specialties),
+            );
+        }
+        if case.duration_min < 1 {
+            r.add(
+                format!("{path}.duration_min"),
+                at_least(1, case.duration_min),
+            );
+        }
+        let site_known = match &case.site {
+            Some(site) if !sites.contains_key(site.as_str()) => {
+                r.add(format!("{path}.site"), unknown("site", site, &known_sites));
+                false
+            }
+            _ => true,
+        };
+        let mut kinds_known = true;
+        for (j, segment) in case.stay.iter().enumerate() {
+            if !kinds.contains(segment.kind.as_str()) {
+                kinds_known = false;
+                r.add(
+                    format!("{path}.stay[{j}].kind"),
+                    unknown("bed kind", &segment.kind, &known_kinds),
+                );
+            }
+            if segment.nights < 1 {
+                r.add(
+                    format!("{path}.stay[{j}].nights"),
+                    at_least(1, segment.nights),
+                );
+            }
+        }
+        if !kinds_known || !site_known || case.stay.is_empty() {
+            continue;
+        }
+        // All segments of one stay are spent at the operating site, so some allowed
+        // site must have a pool of every kind the stay needs.
+        match &case.site {
+            Some(site) => {
+                let at_site = site_kinds.get(site.as_str());
+                for (j, segment) in case.stay.iter().enumerate() {
+                    if !at_site.is_some_and(|k| k.contains(segment.kind.as_str())) {
+                        r.add(
+                            format!("{path}.stay[{j}].kind"),
+                            format!(
+                                "the case must be operated at site \"{site}\", which has no \
+                                 \"{}\" beds",
+                                segment.kind
+                            ),
+                        );
+                    }
+                }
+            }
+            None => {
+                let fits = site_kinds
+                    .values()
+                    .any(|k| case.stay.iter().all(|seg| k.contains(seg.kind.as_str())));
+                if !fits {
+                    let needed = known_names(case.stay.iter().map(|seg| seg.kind.as_str()));
+                    r.add(
+                        format!("{path}.stay"),
+                        format!("no single site has beds of every kind this stay needs ({needed})"),
+                    );
+                }
+            }
+        }
+    }
+
+    // Current inpatients.
+    index_ids(
+        &mut r,
+        "inpatient",
+        s.inpatients.iter().map(|p| p.id.as_str()),
+        |i| format!("inpatients[{i}].id"),
+    );
+    for (i, patient) in s.inpatients.iter().enumerate() {
+        if !ward_ids.contains_key(patient.ward.as_str()) {
+            r.add(
+                format!("inpatients[{i}].ward"),
+                unknown("ward", &patient.ward, &known_wards),
+            );
+        }
+    }
+
+    // Emergency demand.
+    let mut streams: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, stream) in s.emergency.admissions.iter().enumerate() {
+        let path = format!("emergency.admissions[{i}]");
+        let site_known = sites.contains_key(stream.site.as_str());
+        if !site_known {
+            r.add(
+                format!("{path}.site"),
+                unknown("site", &stream.site, &known_sites),
+            );
+        }
+        if !kinds.contains(stream.kind.as_str()) {
+            r.add(
+                format!("{path}.kind"),
+                unknown("bed kind", &stream.kind, &known_kinds),
+            );
+        } else if site_known
+            && !site_kinds
+                .get(stream.site.as_str())
+                .is_some_and(|k| k.contains(stream.kind.as_str()))
+        {
+            r.add(
+                format!("{path}.kind"),
+                format!(
+                    "site \"{}\" has no \"{}\" ward for these admissions",
+                    stream.site, stream.kind
+                ),
+            );
+        }
+        match streams.entry((stream.site.as_str(), stream.kind.as_str())) {
+            Entry::Occupied(first) => r.add(
+                path.clone(),
+                format!(
+                    "duplicate emergency admissions for {}/{} (first at \
+                     emergency.admissions[{}])",
+                    stream.site,
+                    stream.kind,
+                    first.get()
+                ),
+            ),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+        }
+        check_per_day(&mut r, &path, &stream.per_day);
+        if !(stream.los_mean_nights.is_finite() && stream.los_mean_nights >= 1.0) {
+            r.add(
+                format!("{path}.los_mean_nights"),
+                at_least(1, stream.los_mean_nights),
+            );
+        }
+    }
+    let mut demand_sites: HashMap<&str, usize> = HashMap::new();
+    for (i, demand) in s.emergency.theatre.iter().enumerate() {
+        let path = format!("emergency.theatre[{i}]");
+        if !sites.contains_key(demand.site.as_str()) {
+            r.add(
+                format!("{path}.site"),
+                unknown("site", &demand.site, &known_sites),
+            );
+        }
+        match demand_sites.entry(demand.site.as_str()) {
+            Entry::Occupied(first) => r.add(
+                format!("{path}.site"),
+                format!(
+                    "duplicate emergency theatre demand for site \"{}\" (first at \
+                     emergency.theatre[{}])",
+                    demand.site,
+                    first.get()
+                ),
+            ),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+        }
+        check_per_day(&mut r, &path, &demand.per_day);
+        if !(demand.minutes_mean.is_finite() && demand.minutes_mean > 0.0) {
+            r.add(
+                format!("{path}.minutes_mean"),
+                greater_than(0, demand.minutes_mean),
+            );
+        }
+        if !(demand.minutes_sd.is_finite() && demand.minutes_sd >= 0.0) {
+            r.add(format!("{path}.minutes_sd"), at_least(0, demand.minutes_sd));
+        }
+    }
+
+    let mut errors = r.errors;
+    sort_by_path(&mut errors);
+    errors
+}
+
+/// Collects problems as they are found.
+#[derive(Default)]
+struct Report {
+    errors: Vec<FieldError>,
+}
+
+impl Report {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError::new(path, message));
+    }
+}
+
+/// The horizon's first and last day, or `None` (with a problem reported) when
+/// `horizon_days` is out of range.
+fn check_horizon(s: &Scenario, r: &mut Report) -> Option<(NaiveDate, NaiveDate)> {
+    if s.horizon_days < 1 {
+        r.add("horizon_days", at_least(1, s.horizon_days));
+        return None;
+    }
+    if s.horizon_days > MAX_HORIZON_DAYS {
+        r.add("horizon_days", at_most(MAX_HORIZON_DAYS, s.horizon_days));
+        return None;
+    }
+    match s
+        .start
+        .checked_add_days(Days::new(u64::from(s.horizon_days - 1)))
+    {
+        Some(last) => Some((s.start, last)),
+        None => {
+            r.add(
+                "horizon_days",
+                "the horizon runs past the last date the calendar supports",
+            );
+            None
+        }
+    }
+}
+
+fn check_policy(s: &Scenario, r: &mut Report) {
+    let p = &s.policy;
+    let cap = p.theatre_utilisation_cap;
+    if !(cap > 0.0 && cap <= 1.0) {
+        r.add(
+            "policy.theatre_utilisation_cap",
+            format!("must be in (0, 1] (got {cap})"),
+        );
+    }
+    for (name, q) in [
+        ("emergency_bed_quantile", p.emergency_bed_quantile),
+        ("emergency_theatre_quantile", p.emergency_theatre_quantile),
+    ] {
+        if !(q > 0.0 && q < 1.0) {
+            r.add(
+                format!("policy.{name}"),
+                format!("must be in (0, 1), strictly between 0 and 1 (got {q})"),
+            );
+        }
+    }
+}
+
+fn check_per_day(r: &mut Report, path: &str, per_day: &[f64; 7]) {
+    for (d, &mean) in per_day.iter().enumerate() {
+        if !(mean.is_finite() && mean >= 0.0) {
+            r.add(
+                format!("{path}.per_day[{d}]"),
+                format!("must be a finite number at least 0 (got {mean})"),
+            );
+        }
+    }
+}
+
+/// Maps each non-empty id to the index of its first occurrence, reporting empty and
+/// duplicate ids at the path `path_of(index)`.
+fn index_ids<'a>(
+    r: &mut Report,
+    what: &str,
+    ids: impl Iterator<Item = &'a str>,
+    path_of: impl Fn(usize) -> String,
+) -> HashMap<&'a str, usize> {
+    let mut index = HashMap::new();
+    for (i, id) in ids.enumerate() {
+        if id.trim().is_empty() {
+            r.add(path_of(i), format!("{what} id must not be empty"));
+            continue;
+        }
+        match index.entry(id) {
+            Entry::Occupied(first) => r.add(
+                path_of(i),
+                format!(
+                    "duplicate {what} id \"{id}\" (first at {})",
+                    path_of(*first.get())
+                ),
+            ),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+        }
+    }
+    index
+}
+
+/// Sorted, de-duplicated names for a "known: …" hint, shortened when there are many.
+fn known_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: BTreeSet<&str> = names.collect();
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    let mut out = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if i == MAX_KNOWN_NAMES {
+            let _ = write!(out, ", … {} more", names.len() - MAX_KNOWN_NAMES);
+            break;
+        }
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+    }
+    out
+}
+
+fn unknown(what: &str, name: &str, known: &str) -> String {
+    format!("unknown {what} \"{name}\" (known: {known})")
+}
+
+fn unsupported_schema(found: &str, expected: &str) -> String {
+    format!("unsupported schema \"{found}\" (expected \"{expected}\")")
+}
+
+fn at_least(min: impl std::fmt::Display, got: impl std::fmt::Display) -> String {
+    format!("must be at least {min} (got {got})")
+}
+
+fn at_most(max: impl std::fmt::Display, got: impl std::fmt::Display) -> String {
+    format!("must be at most {max} (got {got})")
+}
+
+fn greater_than(min: impl std::fmt::Display, got: impl std::fmt::Display) -> String {
+    format!("must be greater than {min} (got {got})")
+}
+
+fn less_than(max: impl std::fmt::Display, got: impl std::fmt::Display) -> String {
+    format!("must be less than {max} (got {got})")
+}
+
+/// The whole list as an [`Error::Invalid`], sorted by path and capped.
+fn invalid(mut errors: Vec<FieldError>) -> Error {
+    sort_by_path(&mut errors);
+    if errors.len() > MAX_REPORTED_ERRORS {
+        let more = errors.len() - MAX_REPORTED_ERRORS;
+        errors.truncate(MAX_REPORTED_ERRORS);
+        errors.push(FieldError::new("", format!("… and {more} more problem(s)")));
+    }
+    Error::Invalid {
+        errors: FieldErrors(errors),
+    }
+}
+
+/// One step of a field path, ordered so that `[2]` sorts before `[10]`.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Step<'a> {
+    Index(usize),
+    Field(&'a str),
+}
+
+fn path_steps(path: &str) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (field, mut rest) = part.split_once('[').map_or((part, ""), |(f, r)| (f, r));
+        if !field.is_empty() {
+            steps.push(Step::Field(field));
+        }
+        while let Some((index, tail)) = rest.split_once(']') {
+            match index.parse() {
+                Ok(i) => steps.push(Step::Index(i)),
+                Err(_) => steps.push(Step::Field(index)),
+            }
+            rest = tail.strip_prefix('[').unwrap_or(tail);
+        }
+    }
+    steps
+}
+
+/// Stable sort by field path, document-level problems (empty path) first.
+fn sort_by_path(errors: &mut [FieldError]) {
+    errors.sort_by(|a, b| path_steps(&a.path).cmp(&path_steps(&b.path)));
+}
+
+fn parse_json(text: &str) -> Result<Value> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    serde_json::from_str(text).map_err(|e| {
+        let message = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        Error::Syntax {
+            line: e.line().max(1),
+            column: e.column().max(1),
+            message: message
+                .strip_suffix(&suffix)
+                .map_or(message.clone(), str::to_owned),
+        }
+    })
+}
+
+fn deserialize<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        FieldError::new(path, e.into_inner().to_string())
+    })
+}
+
+fn schema_for<T: JsonSchema>() -> Value {
+    SchemaSettings::draft2020_12()
+        .with_transform(RecursiveTransform(bound_uint32))
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value()
+}
+
+/// `u32` fields get their upper bound in the schema too, so an overflowing number is a
+/// schema error with a path rather than a deserialisation failure.
+fn bound_uint32(schema: &mut Schema) {
+    if schema.get("format").and_then(Value::as_str) == Some("uint32")
+        && schema.get("maximum").is_none()
+    {
+        schema.insert("maximum".to_owned(), Value::from(u32::MAX));
+    }
+}
+
+/// Every structural problem of `doc` under `schema`, with readable paths and messages.
+fn structural_errors(schema: &Value, doc: &Value) -> Vec<FieldError> {
+    let validator = match jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+    {
+        Ok(validator) => validator,
+        Err(e) => {
+            return vec![FieldError::new(
+                "",
+                format!("internal error: the document schema does not compile: {e}"),
+            )];
+        }
+    };
+    validator
+        .iter_errors(doc)
+        .map(|e| describe(&e, doc))
+        .collect()
+}
+
+/// A schema violation as a [`FieldError`] a scheduler can act on.
+fn describe(error: &jsonschema::ValidationError<'_>, doc: &Value) -> FieldError {
+    let path = pointer_to_path(error.instance_path().as_str(), doc);
+    let instance: &Value = error.instance();
+    let got = brief(instance);
+    let message = match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property
+                .as_str()
+                .map_or_else(|| property.to_string(), str::to_owned);
+            let path = if path.is_empty() {
+                name
+            } else {
+                format!("{path}.{name}")
+            };
+            return FieldError::new(path, "missing required field");
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            format!("expected {expected}, found {got}")
+        }
+        ValidationErrorKind::Format { format } if format == "date" => {
+            format!("{got} is not a valid date (expected YYYY-MM-DD)")
+        }
+        ValidationErrorKind::Format { format } => format!("{got} is not a valid {format}"),
+        ValidationErrorKind::Constant { expected_value } if path == "schema" => {
+            match (instance.as_str(), expected_value.as_str()) {
+                (Some(found), Some(expected)) => unsupported_schema(found, expected),
+                _ => format!("expected {expected_value}, found {got}"),
+            }
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("expected {expected_value}, found {got}")
+        }
+        ValidationErrorKind::Enum { options } => {
+            let names = options
+                .as_array()
+                .map(|o| o.iter().map(plain).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default();
+            format!("unknown value {got} (expected one of: {names})")
+        }
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            // Unit enums come out as `oneOf` of constants: list them.
+            let names: Vec<String> = context
+                .iter()
+                .flatten()
+                .filter_map(|e| match e.kind() {
+                    ValidationErrorKind::Constant { expected_value } => Some(plain(expected_value)),
+                    _ => None,
+                })
+                .collect();
+            if names.is_empty() {
+                format!("{got} does not match any allowed form")
+            } else {
+                format!(
+                    "unknown value {got} (expected one of: {})",
+                    names.join(", ")
+                )
+            }
+        }
+        ValidationErrorKind::Minimum { limit } => at_least(limit, &got),
+        ValidationErrorKind::Maximum { limit } => at_most(limit, &got),
+        ValidationErrorKind::ExclusiveMinimum { limit } => greater_than(limit, &got),
+        ValidationErrorKind::ExclusiveMaximum { limit } => less_than(limit, &got),
+        ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
+            let count = instance.as_array().map_or(0, Vec::len);
+            if path.ends_with("per_day") {
+                format!("must list exactly 7 values, Monday to Sunday (got {count})")
+            } else if matches!(error.kind(), ValidationErrorKind::MinItems { .. }) {
+                format!("must have at least {limit} item(s) (got {count})")
+            } else {
+                format!("must have at most {limit} item(s) (got {count})")
+            }
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            format!("must be at least {limit} character(s) long")
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            format!("must be at most {limit} character(s) long")
+        }
+        other => format!("breaks the schema's `{}` rule", other.keyword()),
+    };
+    FieldError::new(path, message)
+}
+
+/// `/waiting_list/17/listed` → `waiting_list[17].listed`, walking `doc` to tell array
+/// indices from object keys that happen to be numbers.
+fn pointer_to_path(pointer: &str, doc: &Value) -> String {
+    let mut out = String::new();
+    let mut current = Some(doc);
+    for raw in pointer.split('/').skip(1) {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        let index = match current {
+            Some(Value::Array(_)) => segment.parse::<usize>().ok(),
+            _ => None,
+        };
+        if let Some(i) = index {
+            let _ = write!(out, "[{i}]");
+            current = current.and_then(|v| v.get(i));
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(&segment);
+        current = current.and_then(|v| v.get(segment.as_str()));
+    }
+    out
+}
+
+/// A short rendering of a JSON value for a message.
+fn brief(value: &Value) -> String {
+    match value {
+        Value::String(s) => {
+            let short: String = s.chars().take(60).collect();
+            if short.len() < s.len() {
+                format!("\"{short}…\"")
+            } else {
+                format!("\"{s}\"")
+            }
+        }
+        Value::Array(_) => "an array".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A JSON value as a bare name: strings without quotes.
+fn plain(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::scenario::{
+        Case, Closure, Emergency, EmergencyAdmissions, EmergencyTheatre, Inpatient, Policy,
+        Priority, Session, Site, StaySegment, Theatre, Ward,
+    };
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const FIXTURE: &str = include_str!("../tests/data/contract-example.json");
+
+    const PLAN_EXAMPLE: &str = r#"{
+      "schema": "flow.plan/1",
+      "scenario": "demo-trust",
+      "solver": { "backend": "highs", "status": "optimal", "objective": 1234.5,
+                  "gap": 0.0, "seconds": 0.42 },
+      "sessions": [{ "theatre": "n-th-1", "date": "2026-12-07", "period": "am",
+                     "specialty": "ortho", "minutes": 240, "reserved_emergency_min": 0,
+                     "cases": ["c-000001"] }],
+      "unscheduled": [{ "case": "c-000002", "reason": "no_bed" }],
+      "occupancy": [{ "site": "north", "kind": "surgical", "date": "2026-12-07",
+                      "beds": 28, "current": 20, "elective": 3,
+                      "emergency_mean": 4.1, "emergency_reserve": 7 }]
+    }"#;
+
+    fn fixture_value() -> Value {
+        serde_json::from_str(FIXTURE).unwrap()
+    }
+
+    fn fixture() -> Scenario {
+        parse_scenario(FIXTURE).unwrap()
+    }
+
+    /// The fixture with `edit` applied, as text.
+    fn edited(edit: impl FnOnce(&mut Value)) -> String {
+        let mut value = fixture_value();
+        edit(&mut value);
+        value.to_string()
+    }
+
+    fn set(value: &mut Value, pointer: &str, new: Value) {
+        *value.pointer_mut(pointer).unwrap() = new;
+    }
+
+    /// The problems `parse_scenario` reports for `text`.
+    fn problems(text: &str) -> Vec<FieldError> {
+        match parse_scenario(text) {
+            Err(Error::Invalid { errors }) => errors.0,
+            other => panic!("expected Error::Invalid, got {other:?}"),
+        }
+    }
+
+    fn problems_after(edit: impl FnOnce(&mut Value)) -> Vec<FieldError> {
+        problems(&edited(edit))
+    }
+
+    #[track_caller]
+    fn assert_problem(errors: &[FieldError], path: &str, fragment: &str) {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.path == path && e.message.contains(fragment)),
+            "no problem at `{path}` mentioning {fragment:?} in:\n{}",
+            FieldErrors(errors.to_vec())
+        );
+    }
+
+    #[track_caller]
+    fn assert_only(errors: &[FieldError], path: &str, fragment: &str) {
+        assert_problem(errors, path, fragment);
+        assert_eq!(errors.len(), 1, "{}", FieldErrors(errors.to_vec()));
+    }
+
+    // ---- the fixture and round trips ----------------------------------------------
+
+    #[test]
+    fn contract_example_is_valid() {
+        let s = fixture();
+        assert_eq!(s.name, "demo-trust");
+        assert_eq!(s.horizon_days, 14);
+        assert_eq!(s.waiting_list.len(), 5);
+        assert!(validate_scenario(&s).is_empty());
+        assert!(s.theatres.iter().any(|t| t.emergency));
+        assert!(s.wards.iter().any(|w| w.kind == "critical_care"));
+    }
+
+    #[test]
+    fn serialised_scenario_reads_back_equal() {
+        let s = fixture();
+        let text = serde_json::to_string_pretty(&s).unwrap();
+        assert_eq!(parse_scenario(&text).unwrap(), s);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let text = edited(|v| {
+            v["x-owner"] = json!("trust analytics");
+            v["wards"][0]["x-colour"] = json!("blue");
+            v["waiting_list"][0]["notes"] = json!({ "free": "text" });
+        });
+        assert_eq!(parse_scenario(&text).unwrap(), fixture());
+    }
+
+    #[test]
+    fn byte_order_mark_is_accepted() {
+        assert_eq!(
+            parse_scenario(&format!("\u{feff}{FIXTURE}")).unwrap(),
+            fixture()
+        );
+    }
+
+    // ---- syntax -----------------------------------------------------------------
+
+    #[test]
+    fn unparseable_json_reports_line_and_column() {
+        let text = "{\n  \"schema\": \"flow.scenario/1\",\n  \"name\": oops\n}";
+        match parse_scenario(text) {
+            Err(Error::Syntax {
+                line,
+                column,
+                message,
+            }) => {
+                assert_eq!((line, column), (3, 11));
+                assert!(message.contains("expected value"), "{message}");
+                assert!(!message.contains("at line"), "{message}");
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        let truncated = &FIXTURE[..FIXTURE.len() / 2];
+        assert!(matches!(
+            parse_scenario(truncated),
+            Err(Error::Syntax { line, .. }) if line > 1
+        ));
+        assert!(matches!(
+            parse_scenario(""),
+            Err(Error::Syntax {
+                line: 1,
+                column: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_object_is_invalid() {
+        assert_only(&problems("[]"), "", "expected object, found an array");
+    }
+
+    // ---- structural problems ----------------------------------------------------
+
+    #[test]
+    fn wrong_schema_version() {
+        let errors = problems_after(|v| set(v, "/schema", json!("flow.scenario/2")));
+        assert_only(
+            &errors,
+            "schema",
+            "unsupported schema \"flow.scenario/2\" (expected \"flow.scenario/1\")",
+        );
+        let mut s = fixture();
+        s.schema = "flow.scenario/0".into();
+        assert_only(&validate_scenario(&s), "schema", "unsupported schema");
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let errors = problems_after(|v| {
+            v.as_object_mut().unwrap().remove("horizon_days");
+            v["waiting_list"][2]
+                .as_object_mut()
+                .unwrap()
+                .remove("listed");
+        });
+        assert_problem(&errors, "horizon_days", "missing required field");
+        assert_problem(&errors, "waiting_list[2].listed", "missing required field");
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn bad_dates() {
+        let errors = problems_after(|v| {
+            set(v, "/start", json!("2026-02-30"));
+            set(v, "/waiting_list/1/listed", json!("07/12/2026"));
+            set(v, "/wards/0/closures/0/to", json!("2026-12-32"));
+            set(v, "/inpatients/0/expected_discharge", json!(20261209));
+        });
+        assert_problem(&errors, "start", "\"2026-02-30\" is not a valid date");
+        assert_problem(
+            &errors,
+            "waiting_list[1].listed",
+            "\"07/12/2026\" is not a valid date",
+        );
+        assert_problem(&errors, "wards[0].closures[0].to", "not a valid date");
+        assert_problem(
+            &errors,
+            "inpatients[0].expected_discharge",
+            "expected string, found 20261209",
+        );
+        assert_eq!(errors.len(), 4, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn horizon_days_at_least_one() {
+        let errors = problems_after(|v| set(v, "/horizon_days", json!(0)));
+        assert_only(&errors, "horizon_days", "must be at least 1 (got 0)");
+        let errors = problems_after(|v| set(v, "/horizon_days", json!(-3)));
+        assert_only(&errors, "horizon_days", "at least 1");
+        let errors = problems_after(|v| set(v, "/horizon_days", json!(100_000)));
+        assert_only(&errors, "horizon_days", "at most 3660");
+
+        let mut s = fixture();
+        s.horizon_days = 0;
+        assert_only(&validate_scenario(&s), "horizon_days", "at least 1");
+        s.horizon_days = u32::MAX;
+        assert_only(&validate_scenario(&s), "horizon_days", "at most");
+        s.horizon_days = 10;
+        s.start = NaiveDate::MAX;
+        assert_only(&validate_scenario(&s), "horizon_days", "past the last date");
+    }
+
+    #[test]
+    fn beds_minutes_and_durations_must_be_positive() {
+        let errors = problems_after(|v| {
+            set(v, "/wards/1/beds", json!(-3));
+            set(v, "/wards/2/beds", json!(0));
+            set(v, "/theatres/0/sessions/1/minutes", json!(0));
+            set(v, "/theatres/1/sessions/0/minutes", json!(-240));
+            set(v, "/waiting_list/0/duration_min", json!(0));
+            set(v, "/waiting_list/3/duration_min", json!(-15));
+        });
+        assert_problem(&errors, "wards[1].beds", "must be at least 1 (got -3)");
+        assert_problem(&errors, "wards[2].beds", "must be at least 1 (got 0)");
+        assert_problem(
+            &errors,
+            "theatres[0].sessions[1].minutes",
+            "at least 1 (got 0)",
+        );
+        assert_problem(
+            &errors,
+            "theatres[1].sessions[0].minutes",
+            "at least 1 (got -240)",
+        );
+        assert_problem(
+            &errors,
+            "waiting_list[0].duration_min",
+            "at least 1 (got 0)",
+        );
+        assert_problem(
+            &errors,
+            "waiting_list[3].duration_min",
+            "at least 1 (got -15)",
+        );
+        assert_eq!(errors.len(), 6, "{}", FieldErrors(errors.clone()));
+
+        let mut s = fixture();
+        s.wards[0].beds = 0;
+        s.wards[0].closures.clear();
+        s.theatres[0].sessions[0].minutes = 0;
+        s.waiting_list[4].duration_min = 0;
+        let errors = validate_scenario(&s);
+        assert_problem(&errors, "wards[0].beds", "at least 1 (got 0)");
+        assert_problem(&errors, "theatres[0].sessions[0].minutes", "at least 1");
+        assert_problem(&errors, "waiting_list[4].duration_min", "at least 1");
+        assert_eq!(errors.len(), 3);
+    }
+
+    #[test]
+    fn integers_must_fit_and_be_whole() {
+        let errors = problems_after(|v| set(v, "/wards/0/beds", json!(5_000_000_000u64)));
+        assert_only(&errors, "wards[0].beds", "at most 4294967295");
+        let errors = problems_after(|v| set(v, "/wards/0/beds", json!(1.5)));
+        assert_only(&errors, "wards[0].beds", "expected integer, found 1.5");
+        // 28.0 is an integer to JSON Schema but not to serde: still named by path.
+        let errors = problems_after(|v| set(v, "/wards/0/beds", json!(28.0)));
+        assert_only(&errors, "wards[0].beds", "expected u32");
+    }
+
+    #[test]
+    fn stay_nights_at_least_one() {
+        let errors = problems_after(|v| set(v, "/waiting_list/0/stay/1/nights", json!(0)));
+        assert_only(
+            &errors,
+            "waiting_list[0].stay[1].nights",
+            "at least 1 (got 0)",
+        );
+        let mut s = fixture();
+        s.waiting_list[1].stay[0].nights = 0;
+        assert_only(
+            &validate_scenario(&s),
+            "waiting_list[1].stay[0].nights",
+            "at least 1",
+        );
+    }
+
+    #[test]
+    fn quantiles_and_cap_ranges() {
+        let errors = problems_after(|v| {
+            set(v, "/policy/emergency_bed_quantile", json!(1.0));
+            set(v, "/policy/emergency_theatre_quantile", json!(0));
+            set(v, "/policy/theatre_utilisation_cap", json!(1.2));
+        });
+        assert_problem(
+            &errors,
+            "policy.emergency_bed_quantile",
+            "less than 1 (got 1.0)",
+        );
+        assert_problem(
+            &errors,
+            "policy.emergency_theatre_quantile",
+            "greater than 0 (got 0)",
+        );
+        assert_problem(
+            &errors,
+            "policy.theatre_utilisation_cap",
+            "at most 1 (got 1.2)",
+        );
+        assert_eq!(errors.len(), 3);
+        // A cap of exactly 1 is allowed; 0 is not.
+        assert!(
+            parse_scenario(&edited(|v| set(
+                v,
+                "/policy/theatre_utilisation_cap",
+                json!(1)
+            )))
+            .is_ok()
+        );
+        let errors = problems_after(|v| set(v, "/policy/theatre_utilisation_cap", json!(0.0)));
+        assert_only(&errors, "policy.theatre_utilisation_cap", "greater than 0");
+
+        let mut s = fixture();
+        s.policy = Policy {
+            theatre_utilisation_cap: f64::NAN,
+            emergency_bed_quantile: 0.0,
+            emergency_theatre_quantile: 1.5,
+        };
+        let errors = validate_scenario(&s);
+        assert_problem(
+            &errors,
+            "policy.theatre_utilisation_cap",
+            "(0, 1] (got NaN)",
+        );
+        assert_problem(&errors, "policy.emergency_bed_quantile", "(0, 1)");
+        assert_problem(&errors, "policy.emergency_theatre_quantile", "got 1.5");
+        assert_eq!(errors.len(), 3);
+    }
+
+    #[test]
+    fn per_day_needs_seven_values() {
+        let errors = problems_after(|v| {
+            set(
+                v,
+                "/emergency/admissions/0/per_day",
+                json!([9, 8, 8, 8, 9, 7]),
+            );
+            set(
+                v,
+                "/emergency/theatre/0/per_day",
+                json!([6, 5, 5, 5, 6, 7, 7, 7]),
+            );
+        });
+        assert_problem(
+            &errors,
+            "emergency.admissions[0].per_day",
+            "exactly 7 values, Monday to Sunday (got 6)",
+        );
+        assert_problem(
+            &errors,
+            "emergency.theatre[0].per_day",
+            "exactly 7 values, Monday to Sunday (got 8)",
+        );
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn per_day_must_be_finite_and_not_negative() {
+        let errors = problems_after(|v| {
+            set(v, "/emergency/admissions/1/per_day/3", json!(-1));
+            set(v, "/emergency/theatre/0/per_day/6", json!(-0.5));
+        });
+        assert_problem(
+            &errors,
+            "emergency.admissions[1].per_day[3]",
+            "at least 0 (got -1)",
+        );
+        assert_problem(
+            &errors,
+            "emergency.theatre[0].per_day[6]",
+            "at least 0 (got -0.5)",
+        );
+        assert_eq!(errors.len(), 2);
+
+        let mut s = fixture();
+        s.emergency.admissions[0].per_day[2] = f64::NAN;
+        s.emergency.theatre[0].per_day[0] = f64::INFINITY;
+        s.emergency.theatre[0].per_day[1] = -2.0;
+        let errors = validate_scenario(&s);
+        assert_problem(
+            &errors,
+            "emergency.admissions[0].per_day[2]",
+            "finite number at least 0 (got NaN)",
+        );
+        assert_problem(&errors, "emergency.theatre[0].per_day[0]", "(got inf)");
+        assert_problem(&errors, "emergency.theatre[0].per_day[1]", "(got -2)");
+        assert_eq!(errors.len(), 3);
+    }
+
+    #[test]
+    fn emergency_stay_and_minutes_ranges() {
+        let errors = problems_after(|v| {
+            set(v, "/emergency/admissions/0/los_mean_nights", json!(0.5));
+            set(v, "/emergency/theatre/0/minutes_mean", json!(0));
+            set(v, "/emergency/theatre/0/minutes_sd", json!(-1));
+        });
+        assert_problem(
+            &errors,
+            "emergency.admissions[0].los_mean_nights",
+            "at least 1 (got 0.5)",
+        );
+        assert_problem(
+            &errors,
+            "emergency.theatre[0].minutes_mean",
+            "greater than 0 (got 0)",
+        );
+        assert_problem(
+            &errors,
+            "emergency.theatre[0].minutes_sd",
+            "at least 0 (got -1)",
+        );
+        assert_eq!(errors.len(), 3);
+
+        let mut s = fixture();
+        s.emergency.admissions[1].los_mean_nights = f64::NAN;
+        s.emergency.theatre[0].minutes_mean = -95.0;
+        s.emergency.theatre[0].minutes_sd = f64::INFINITY;
+        let errors = validate_scenario(&s);
+        assert_problem(
+            &errors,
+            "emergency.admissions[1].los_mean_nights",
+            "at least 1",
+        );
+        assert_problem(
+            &errors,
+            "emergency.theatre[0].minutes_mean",
+            "greater than 0 (got -95)",
+        );
+        assert_problem(
+            &errors,
+            "emergency.theatre[0].minutes_sd",
+            "at least 0 (got inf)",
+        );
+        assert_eq!(errors.len(), 3);
+    }
+
+    #[test]
+    fn unknown_period() {
+        let errors = problems_after(|v| set(v, "/theatres/0/sessions/2/period", json!("noon")));
+        assert_only(
+            &errors,
+            "theatres[0].sessions[2].period",
+            "unknown value \"noon\" (expected one of: am, pm, eve)",
+        );
+        let errors = problems_after(|v| set(v, "/waiting_list/0/priority", json!("P5")));
+        assert_only(&errors, "waiting_list[0].priority", "P1a, P1b, P2, P3, P4");
+    }
+
+    // ---- semantic problems ------------------------------------------------------
+
+    #[test]
+    fn unknown_references() {
+        let errors = problems_after(|v| {
+            set(v, "/wards/1/site", json!("south"));
+            set(v, "/theatres/0/site", json!("east"));
+            set(v, "/theatres/0/sessions/1/specialty", json!("cardiac"));
+            set(v, "/waiting_list/1/specialty", json!("dental"));
+            set(v, "/waiting_list/1/site", json!("west"));
+            set(v, "/waiting_list/3/stay/0/kind", json!("spa"));
+            set(v, "/inpatients/2/ward", json!("n-maternity"));
+            set(v, "/emergency/admissions/0/site", json!("south"));
+            set(v, "/emergency/admissions/1/kind", json!("maternity"));
+            set(v, "/emergency/theatre/0/site", json!("south"));
+        });
+        assert_problem(
+            &errors,
+            "wards[1].site",
+            "unknown site \"south\" (known: north)",
+        );
+        assert_problem(
+            &errors,
+            "theatres[0].site",
+            "unknown site \"east\" (known: north)",
+        );
+        assert_problem(
+            &errors,
+            "theatres[0].sessions[1].specialty",
+            "unknown specialty \"cardiac\" (known: gensurg, ortho, urology)",
+        );
+        assert_problem(
+            &errors,
+            "waiting_list[1].specialty",
+            "unknown specialty \"dental\"",
+        );
+        assert_problem(&errors, "waiting_list[1].site", "unknown site \"west\"");
+        assert_problem(
+            &errors,
+            "waiting_list[3].stay[0].kind",
+            "unknown bed kind \"spa\" (known: critical_care, surgical, trauma)",
+        );
+        assert_problem(
+            &errors,
+            "inpatients[2].ward",
+            "unknown ward \"n-maternity\" (known: n-icu, n-surg-1, n-surg-2, n-trauma)",
+        );
+        assert_problem(
+            &errors,
+            "emergency.admissions[0].site",
+            "unknown site \"south\"",
+        );
+        assert_problem(
+            &errors,
+            "emergency.admissions[1].kind",
+            "unknown bed kind \"maternity\"",
+        );
+        assert_problem(
+            &errors,
+            "emergency.theatre[0].site",
+            "unknown site \"south\"",
+        );
+        assert_eq!(errors.len(), 10, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn admissions_need_a_pool_at_their_site() {
+        let errors = problems_after(|v| {
+            v["sites"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "id": "south", "name": "South" }));
+            set(v, "/emergency/admissions/1/site", json!("south"));
+        });
+        assert_only(
+            &errors,
+            "emergency.admissions[1].kind",
+            "site \"south\" has no \"trauma\" ward",
+        );
+    }
+
+    #[test]
+    fn duplicate_ids() {
+        let errors = problems_after(|v| {
+            v["sites"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "id": "north", "name": "Again" }));
+            v["specialties"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("ortho"));
+            set(v, "/wards/3/id", json!("n-surg-1"));
+            set(v, "/theatres/1/id", json!("n-th-1"));
+            set(v, "/waiting_list/4/id", json!("c-000002"));
+            set(v, "/inpatients/2/id", json!("ip-1"));
+        });
+        assert_problem(
+            &errors,
+            "sites[1].id",
+            "duplicate site id \"north\" (first at sites[0].id)",
+        );
+        assert_problem(
+            &errors,
+            "specialties[3]",
+            "duplicate specialty id \"ortho\" (first at specialties[0])",
+        );
+        assert_problem(
+            &errors,
+            "wards[3].id",
+            "duplicate ward id \"n-surg-1\" (first at wards[0].id)",
+        );
+        assert_problem(&errors, "theatres[1].id", "duplicate theatre id \"n-th-1\"");
+        assert_problem(
+            &errors,
+            "waiting_list[4].id",
+            "duplicate case id \"c-000002\" (first at waiting_list[1].id)",
+        );
+        assert_problem(
+            &errors,
+            "inpatients[2].id",
+            "duplicate inpatient id \"ip-1\"",
+        );
+        // Renaming theatre 1 to theatre 0's id makes three of its sessions collide with
+        // theatre 0's, and the ward renamed away leaves its inpatient nowhere.
+        assert_problem(
+            &errors,
+            "theatres[1].sessions[0]",
+            "2026-12-07 (am) at theatres[0].sessions[0]",
+        );
+        assert_problem(
+            &errors,
+            "theatres[1].sessions[1]",
+            "2026-12-07 (pm) at theatres[0].sessions[1]",
+        );
+        assert_problem(
+            &errors,
+            "theatres[1].sessions[2]",
+            "2026-12-08 (am) at theatres[0].sessions[2]",
+        );
+        assert_problem(&errors, "inpatients[2].ward", "unknown ward \"n-trauma\"");
+        assert_eq!(errors.len(), 10, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn empty_ids_are_rejected() {
+        let mut s = fixture();
+        s.waiting_list[0].id = String::new();
+        s.specialties[1] = " ".into();
+        let errors = validate_scenario(&s);
+        assert_problem(&errors, "waiting_list[0].id", "case id must not be empty");
+        assert_problem(&errors, "specialties[1]", "must not be empty");
+        // The gensurg cases and session now name an unknown specialty.
+        assert_problem(
+            &errors,
+            "waiting_list[1].specialty",
+            "unknown specialty \"gensurg\"",
+        );
+    }
+
+    #[test]
+    fn duplicate_sessions() {
+        let errors = problems_after(|v| {
+            set(v, "/theatres/0/sessions/2/date", json!("2026-12-07"));
+            set(v, "/theatres/0/sessions/2/period", json!("pm"));
+        });
+        assert_only(
+            &errors,
+            "theatres[0].sessions[2]",
+            "duplicate session: theatre \"n-th-1\" already has a session on 2026-12-07 (pm) \
+             at theatres[0].sessions[1]",
+        );
+        // The same date and period in another theatre is fine.
+        let ok = edited(|v| set(v, "/theatres/1/sessions/2/date", json!("2026-12-09")));
+        assert!(parse_scenario(&ok).is_ok());
+    }
+
+    #[test]
+    fn duplicate_emergency_streams() {
+        let errors = problems_after(|v| {
+            let admissions = v["emergency"]["admissions"].as_array_mut().unwrap();
+            admissions.push(admissions[0].clone());
+            let theatre = v["emergency"]["theatre"].as_array_mut().unwrap();
+            theatre.push(theatre[0].clone());
+        });
+        assert_problem(
+            &errors,
+            "emergency.admissions[2]",
+            "duplicate emergency admissions for north/surgical (first at emergency.admissions[0])",
+        );
+        assert_problem(
+            &errors,
+            "emergency.theatre[1].site",
+            "duplicate emergency theatre demand for site \"north\" (first at emergency.theatre[0])",
+        );
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn stays_need_one_site_with_every_kind() {
+        // South has trauma beds only; north has surgical, critical care and trauma.
+        let two_sites = |v: &mut Value| {
+            v["sites"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "id": "south", "name": "South" }));
+            v["wards"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "id": "s-trauma", "site": "south", "kind": "trauma", "beds": 10 }));
+            v["wards"].as_array_mut().unwrap().push(
+                json!({ "id": "s-icu", "site": "south", "kind": "critical_care", "beds": 4 }),
+            );
+            set(v, "/wards/3/site", json!("south")); // north loses its trauma ward
+            set(v, "/emergency/admissions/1/site", json!("south"));
+        };
+        assert!(parse_scenario(&edited(two_sites)).is_ok());
+
+        let errors = problems_after(|v| {
+            two_sites(v);
+            // Any site: critical care is at both, surgical only north, trauma only south.
+            set(
+                v,
+                "/waiting_list/0/stay",
+                json!([
+                    { "kind": "critical_care", "nights": 1 },
+                    { "kind": "surgical", "nights": 2 },
+                    { "kind": "trauma", "nights": 2 }
+                ]),
+            );
+            // Restricted to south, which has no surgical beds.
+            set(v, "/waiting_list/3/site", json!("south"));
+        });
+        assert_problem(
+            &errors,
+            "waiting_list[0].stay",
+            "no single site has beds of every kind this stay needs (critical_care, surgical, trauma)",
+        );
+        assert_problem(
+            &errors,
+            "waiting_list[3].stay[0].kind",
+            "must be operated at site \"south\", which has no \"surgical\" beds",
+        );
+        assert_eq!(errors.len(), 2, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn sessions_outside_the_horizon() {
+        let errors = problems_after(|v| {
+            set(v, "/theatres/0/sessions/0/date", json!("2026-12-06"));
+            set(v, "/theatres/0/sessions/5/date", json!("2026-12-21"));
+            set(v, "/theatres/1/sessions/3/date", json!("2026-12-20")); // last day: fine
+        });
+        assert_problem(
+            &errors,
+            "theatres[0].sessions[0].date",
+            "2026-12-06 is outside the horizon (2026-12-07 to 2026-12-20)",
+        );
+        assert_problem(
+            &errors,
+            "theatres[0].sessions[5].date",
+            "2026-12-21 is outside",
+        );
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn closures() {
+        let errors = problems_after(|v| {
+            set(v, "/wards/0/closures/0/from", json!("2026-12-13"));
+            v["wards"][2]["closures"] =
+                json!([{ "from": "2026-12-08", "to": "2026-12-09", "beds": 9 }]);
+        });
+        assert_problem(
+            &errors,
+            "wards[0].closures[0].to",
+            "closure ends (2026-12-12) before it starts (2026-12-13)",
+        );
+        assert_problem(
+            &errors,
+            "wards[2].closures[0].beds",
+            "closes 9 beds but the ward has only 8",
+        );
+        assert_eq!(errors.len(), 2);
+    }
+
+    // ---- many problems at once ----------------------------------------------------
+
+    #[test]
+    fn every_structural_problem_is_reported_at_once() {
+        let errors = problems_after(|v| {
+            set(v, "/start", json!("2026-02-30"));
+            set(v, "/wards/0/beds", json!(-28));
+            set(v, "/theatres/0/sessions/1/period", json!("noon"));
+            set(v, "/emergency/theatre/0/per_day", json!([1, 2, 3]));
+            v["waiting_list"][4]
+                .as_object_mut()
+                .unwrap()
+                .remove("priority");
+            set(v, "/inpatients/1/id", json!(7));
+        });
+        assert_problem(&errors, "start", "not a valid date");
+        assert_problem(&errors, "wards[0].beds", "at least 1 (got -28)");
+        assert_problem(
+            &errors,
+            "theatres[0].sessions[1].period",
+            "unknown value \"noon\"",
+        );
+        assert_problem(&errors, "emergency.theatre[0].per_day", "exactly 7 values");
+        assert_problem(
+            &errors,
+            "waiting_list[4].priority",
+            "missing required field",
+        );
+        assert_problem(&errors, "inpatients[1].id", "expected string, found 7");
+        assert_eq!(errors.len(), 6, "{}", FieldErrors(errors.clone()));
+        // Sorted by path.
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "emergency.theatre[0].per_day",
+                "inpatients[1].id",
+                "start",
+                "theatres[0].sessions[1].period",
+                "waiting_list[4].priority",
+                "wards[0].beds",
+            ]
+        );
+    }
+
+    #[test]
+    fn range_and_reference_problems_are_reported_together() {
+        let errors = problems_after(|v| {
+            set(v, "/schema", json!("flow.scenario/9"));
+            set(v, "/horizon_days", json!(0));
+            set(v, "/wards/2/beds", json!(0));
+            set(v, "/policy/emergency_bed_quantile", json!(1.5));
+            set(v, "/waiting_list/2/specialty", json!("dental"));
+            set(v, "/waiting_list/3/id", json!("c-000001"));
+            set(v, "/wards/0/closures/0/beds", json!(40));
+        });
+        assert_problem(&errors, "schema", "unsupported schema");
+        assert_problem(&errors, "horizon_days", "at least 1");
+        assert_problem(&errors, "wards[2].beds", "at least 1");
+        assert_problem(&errors, "policy.emergency_bed_quantile", "less than 1");
+        assert_problem(&errors, "waiting_list[2].specialty", "unknown specialty");
+        assert_problem(&errors, "waiting_list[3].id", "duplicate case id");
+        assert_problem(&errors, "wards[0].closures[0].beds", "closes 40 beds");
+        // Each problem once, although the schema and the semantic checks both see some.
+        assert_eq!(errors.len(), 7, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn the_list_is_capped() {
+        let errors = problems_after(|v| {
+            let cases = v["waiting_list"].as_array_mut().unwrap();
+            let template = cases[0].clone();
+            for i in 0..300 {
+                let mut case = template.clone();
+                case["id"] = json!(format!("x-{i}"));
+                case["specialty"] = json!("dental");
+                cases.push(case);
+            }
+        });
+        assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
+        assert_problem(&errors, "waiting_list[5].specialty", "unknown specialty");
+        let last = errors.last().unwrap();
+        assert_eq!(last.path, "");
+        assert_eq!(last.message, "… and 100 more problem(s)");
+    }
+
+    // ---- scale ------------------------------------------------------------------
+
+    /// 60 theatres × 28 days × 3 sessions and 20,000 cases, built in code.
+    fn large_scenario() -> Scenario {
+        let start = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let sites = ["north", "south", "east"];
+        let specialties: Vec<String> = (0..12).map(|i| format!("spec-{i}")).collect();
+        let kinds = ["surgical", "critical_care", "trauma"];
+        let mut wards = Vec::new();
+        for site in sites {
+            for (k, kind) in kinds.iter().enumerate() {
+                for n in 0..4 {
+                    wards.push(Ward {
+                        id: format!("{site}-{kind}-{n}"),
+                        site: site.into(),
+                        kind: (*kind).into(),
+                        beds: 10 + 8 * (2 - k as u32),
+                        closures: vec![Closure {
+                            from: start,
+                            to: start + Days::new(2),
+                            beds: 2,
+                        }],
+                    });
+                }
+            }
+        }
+        let periods = [Period::Am, Period::Pm, Period::Eve];
+        let theatres = (0..60)
+            .map(|t| Theatre {
+                id: format!("th-{t}"),
+                site: sites[t % 3].into(),
+                emergency: t % 10 == 0,
+                sessions: (0..28u64)
+                    .flat_map(|d| {
+                        periods.map(|period| Session {
+                            date: start + Days::new(d),
+                            period,
+                            minutes: 240,
+                            specialty: (d % 2 == 0)
+                                .then(|| specialties[(t + d as usize) % 12].clone()),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        let waiting_list = (0..20_000usize)
+            .map(|i| Case {
+                id: format!("c-{i:06}"),
+                specialty: specialties[i % 12].clone(),
+                priority: Priority::ALL[i % 5],
+                listed: start - Days::new((i % 400) as u64),
+                duration_min: 30 + (i % 8) as u32 * 15,
+                earliest: start + Days::new((i % 20) as u64),
+                site: (i % 4 == 0).then(|| sites[i % 3].to_string()),
+                stay: match i % 3 {
+                    0 => vec![],
+                    1 => vec![StaySegment {
+                        kind: "surgical".into(),
+                        nights: 2,
+                    }],
+                    _ => vec![
+                        StaySegment {
+                            kind: "critical_care".into(),
+                            nights: 1,
+                        },
+                        StaySegment {
+                            kind: "surgical".into(),
+                            nights: 4,
+                        },
+                    ],
+                },
+                due: None,
+            })
+            .collect();
+        let inpatients = (0..500)
+            .map(|i| Inpatient {
+                id: format!("ip-{i}"),
+                ward: wards[i % wards.len()].id.clone(),
+                expected_discharge: start + Days::new((i % 9) as u64),
+            })
+            .collect();
+        let admissions = sites
+            .iter()
+            .flat_map(|site| {
+                kinds.map(|kind| EmergencyAdmissions {
+                    site: (*site).into(),
+                    kind: kind.into(),
+                    per_day: [9.0, 8.0, 8.0, 8.0, 9.0, 7.0, 7.0],
+                    los_mean_nights: 4.5,
+                })
+            })
+            .collect();
+        let theatre = sites
+            .iter()
+            .map(|site| EmergencyTheatre {
+                site: (*site).into(),
+                per_day: [6.0, 5.0, 5.0, 5.0, 6.0, 7.0, 7.0],
+                minutes_mean: 95.0,
+                minutes_sd: 40.0,
+            })
+            .collect();
+        Scenario {
+            schema: SCENARIO_SCHEMA.into(),
+            name: "large".into(),
+            start,
+            horizon_days: 28,
+            policy: Policy::default(),
+            sites: sites
+                .iter()
+                .map(|s| Site {
+                    id: (*s).into(),
+                    name: s.to_uppercase(),
+                })
+                .collect(),
+            specialties,
+            wards,
+            theatres,
+            waiting_list,
+            inpatients,
+            emergency: Emergency {
+                admissions,
+                theatre,
+            },
+        }
+    }
+
+    #[test]
+    fn a_large_scenario_validates() {
+        let s = large_scenario();
+        assert_eq!(s.waiting_list.len(), 20_000);
+        assert_eq!(
+            s.theatres.iter().map(|t| t.sessions.len()).sum::<usize>(),
+            5040
+        );
+        assert!(validate_scenario(&s).is_empty());
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(parse_scenario(&text).unwrap(), s);
+    }
+
+    // ---- plans ------------------------------------------------------------------
+
+    #[test]
+    fn contract_example_plan_parses() {
+        let plan = parse_plan(PLAN_EXAMPLE).unwrap();
+        assert_eq!(plan.scenario, "demo-trust");
+        assert_eq!(plan.sessions[0].cases, ["c-000001"]);
+        let again = serde_json::to_string(&plan).unwrap();
+        assert_eq!(parse_plan(&again).unwrap(), plan);
+    }
+
+    #[test]
+    fn plan_problems_are_named() {
+        let mut value: Value = serde_json::from_str(PLAN_EXAMPLE).unwrap();
+        set(&mut value, "/schema", json!("flow.scenario/1"));
+        set(&mut value, "/unscheduled/0/reason", json!("bored"));
+        set(&mut value, "/sessions/0/date", json!("2026-13-01"));
+        value["occupancy"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("beds");
+        let errors = match parse_plan(&value.to_string()) {
+            Err(Error::Invalid { errors }) => errors.0,
+            other => panic!("expected Error::Invalid, got {other:?}"),
+        };
+        assert_problem(
+            &errors,
+            "schema",
+            "unsupported schema \"flow.scenario/1\" (expected \"flow.plan/1\")",
+        );
+        assert_problem(&errors, "unscheduled[0].reason", "unknown value \"bored\"");
+        assert_problem(&errors, "sessions[0].date", "not a valid date");
+        assert_problem(&errors, "occupancy[0].beds", "missing required field");
+        assert_eq!(errors.len(), 4, "{}", FieldErrors(errors.clone()));
+        assert!(matches!(parse_plan("{"), Err(Error::Syntax { .. })));
+    }
+
+    // ---- schemas ----------------------------------------------------------------
+
+    /// Compares a generated schema with its checked-in file; rewrites the file when
+    /// `FLOW_BLESS=1`.
+    fn check_schema_file(name: &str, on_disk: &str, schema: &Value) {
+        let current = format!("{}\n", serde_json::to_string_pretty(schema).unwrap());
+        if on_disk == current {
+            return;
+        }
+        if std::env::var("FLOW_BLESS").as_deref() == Ok("1") {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../schemas")
+                .join(name);
+            std::fs::write(&path, current).unwrap();
+        } else {
+            panic!(
+                "schemas/{name} does not match the types; regenerate it with \
+                 `FLOW_BLESS=1 cargo test -p flow-core schema`"
+            );
+        }
+    }
+
+    #[test]
+    fn schema_files_match_the_types() {
+        check_schema_file(
+            "scenario.schema.json",
+            include_str!("../../schemas/scenario.schema.json"),
+            &scenario_schema(),
+        );
+        check_schema_file(
+            "plan.schema.json",
+            include_str!("../../schemas/plan.schema.json"),
+            &plan_schema(),
+        );
+    }
+
+    #[test]
+    fn schemas_pin_the_tags_and_ranges() {
+        let s = scenario_schema();
+        assert_eq!(s["properties"]["schema"]["const"], SCENARIO_SCHEMA);
+        assert_eq!(s["properties"]["horizon_days"]["minimum"], 1);
+        assert_eq!(s["$defs"]["Ward"]["properties"]["beds"]["minimum"], 1);
+        assert_eq!(
+            s["$defs"]["Ward"]["properties"]["beds"]["maximum"],
+            u32::MAX
+        );
+        assert_eq!(
+            s["$defs"]["Policy"]["properties"]["emergency_bed_quantile"]["exclusiveMaximum"],
+            1
+        );
+        assert_eq!(plan_schema()["properties"]["schema"]["const"], PLAN_SCHEMA);
+    }
+
+    // ---- helpers ----------------------------------------------------------------
+
+    #[test]
+    fn pointers_become_field_paths() {
+        let doc =
+            json!({ "waiting_list": [{ "stay": [{ "kind": "x" }] }], "m": { "17": { "a/b": 1 } } });
+        assert_eq!(pointer_to_path("", &doc), "");
+        assert_eq!(
+            pointer_to_path("/waiting_list/0/stay/0/kind", &doc),
+            "waiting_list[0].stay[0].kind"
+        );
+        assert_eq!(pointer_to_path("/m/17/a~1b", &doc), "m.17.a/b");
+        assert_eq!(
+            pointer_to_path("/waiting_list/9/id", &doc),
+            "waiting_list[9].id"
+        );
+    }
+
+    #[test]
+    fn paths_sort_with_numeric_indices() {
+        let mut errors: Vec<FieldError> = ["w[10].a", "w[2].b", "", "w[2].a", "start", "w"]
+            .iter()
+            .map(|p| FieldError::new(*p, "x"))
+            .collect();
+        sort_by_path(&mut errors);
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["", "start", "w", "w[2].a", "w[2].b", "w[10].a"]);
+    }
+
+    // ---- never panics -------------------------------------------------------------
+
+    /// Every JSON pointer into the fixture.
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    pointers(v, format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    pointers(v, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(at);
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON numbers are finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+            Just(json!("2026-02-30")),
+            Just(json!("2026-12-31")),
+            Just(json!(0)),
+            Just(json!(-1)),
+            Just(json!(4_294_967_296u64)),
+            Just(json!("spa")),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
+                prop::collection::btree_map("[a-z_]{1,10}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = parse_scenario(&text);
+            let _ = parse_plan(&text);
+        }
+
+        #[test]
+        fn truncated_documents_never_panic(cut in 0usize..FIXTURE.len()) {
+            let text: String = FIXTURE.chars().take(cut).collect();
+            prop_assert!(parse_scenario(&text).is_err());
+        }
+
+        #[test]
+        fn any_node_replaced_never_panics(pick in any::<prop::sample::Index>(), new in any_json()) {
+            let mut doc = fixture_value();
+            let mut all = Vec::new();
+            pointers(&doc, String::new(), &mut all);
+            let at = &all[pick.index(all.len())];
+            *doc.pointer_mut(at).unwrap() = new;
+            let _ = parse_scenario(&doc.to_string());
+        }
+
+        #[test]
+        fn any_node_removed_never_panics(pick in any::<prop::sample::Index>()) {
+            let mut doc = fixture_value();
+            let mut all = Vec::new();
+            pointers(&doc, String::new(), &mut all);
+            let at = &all[pick.index(all.len())];
+            if let Some((parent, key)) = at.rsplit_once('/') {
+                match doc.pointer_mut(parent) {
+                    Some(Value::Object(map)) => { map.remove(key); }
+                    Some(Value::Array(items)) => {
+                        if let Ok(i) = key.parse::<usize>() { items.remove(i); }
+                    }
+                    _ => {}
+                }
+            }
+            let _ = parse_scenario(&doc.to_string());
+        }
+    }
+}

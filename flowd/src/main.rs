@@ -248,7 +248,11 @@ fn demo(size: SizeArg, seed: u64, out: &std::path::Path) -> Result<(), Failure> 
     io::write_json(&plan_path.to_string_lossy(), &plan)?;
     print!("{}", summary::plan_summary(&scenario, &plan));
     let report = check::check(&scenario, &plan);
-    print!("{}", check::render_text(&report));
+    if report.is_ok() {
+        println!("check: all hard constraints hold");
+    } else {
+        print!("{}", check::render_text(&report));
+    }
     println!(
         "wrote {} and {}",
         scenario_path.display(),
