@@ -139,7 +139,9 @@ pub fn plan(scenario: &Scenario, options: &PlanOptions) -> Result<Plan, PlanErro
             )
         }
         Strategy::Optimise => optimise(scenario, options, &solve),
-        Strategy::Exact => model::exact::plan_exact(scenario, &solve, model::exact::Objective::Full),
+        Strategy::Exact => {
+            model::exact::plan_exact(scenario, &solve, model::exact::Objective::Full)
+        }
     };
     if let Some(previous) = &options.previous {
         plan.changes = Some(changes(scenario, previous, &plan));
@@ -403,11 +405,15 @@ pub(crate) fn ensure_reserve(ledger: &mut Ledger<'_>, frozen: &[bool]) {
                 .iter()
                 .flat_map(|&s| ledger.slots[s].cases.iter().map(move |&c| (s, c)))
                 .min_by(|&(sa, a), &(sb, b)| {
-                    let va = (frozen.get(a) == Some(&true), case_value(ledger.scenario, a, ledger.slots[sa].day));
-                    let vb = (frozen.get(b) == Some(&true), case_value(ledger.scenario, b, ledger.slots[sb].day));
-                    va.0.cmp(&vb.0)
-                        .then(va.1.total_cmp(&vb.1))
-                        .then(a.cmp(&b))
+                    let va = (
+                        frozen.get(a) == Some(&true),
+                        case_value(ledger.scenario, a, ledger.slots[sa].day),
+                    );
+                    let vb = (
+                        frozen.get(b) == Some(&true),
+                        case_value(ledger.scenario, b, ledger.slots[sb].day),
+                    );
+                    va.0.cmp(&vb.0).then(va.1.total_cmp(&vb.1)).then(a.cmp(&b))
                 });
             match victim {
                 Some((_, c)) => ledger.unbook(c, false),
@@ -445,7 +451,9 @@ fn book(ledger: &mut Ledger<'_>, frozen: &[bool]) {
         (case.priority, case.listed, case.id.as_str())
     };
     let mut due: Vec<usize> = (0..n)
-        .filter(|&c| matches!(tiers[c], Tier::Due(d) if ledger.first_day(c).is_some_and(|f| f <= d)))
+        .filter(
+            |&c| matches!(tiers[c], Tier::Due(d) if ledger.first_day(c).is_some_and(|f| f <= d)),
+        )
         .collect();
     due.sort_by(|&a, &b| {
         let (Tier::Due(da), Tier::Due(db)) = (tiers[a], tiers[b]) else {
@@ -483,9 +491,14 @@ fn book(ledger: &mut Ledger<'_>, frozen: &[bool]) {
             place(ledger, &compat, c, w, Choice::Earliest);
         }
     }
-    repair(ledger, &compat, &due, frozen, &|l, c| window(l, c, true), &|l, c| {
-        window(l, c, matches!(tiers[c], Tier::Due(_)))
-    });
+    repair(
+        ledger,
+        &compat,
+        &due,
+        frozen,
+        &|l, c| window(l, c, true),
+        &|l, c| window(l, c, matches!(tiers[c], Tier::Due(_))),
+    );
     // Open flexible sessions the aggregate gave away and nobody used.
     for s in 0..ledger.slots.len() {
         if ledger.slots[s].fixed.is_none() && ledger.slots[s].cases.is_empty() {
@@ -521,7 +534,13 @@ enum Choice {
 
 /// Books case `c` into a session of its window: sessions already given its
 /// specialty first, then open flexible ones. Returns whether it was booked.
-fn place(ledger: &mut Ledger<'_>, compat: &[Vec<usize>], c: usize, window: (u32, u32), choice: Choice) -> bool {
+fn place(
+    ledger: &mut Ledger<'_>,
+    compat: &[Vec<usize>],
+    c: usize,
+    window: (u32, u32),
+    choice: Choice,
+) -> bool {
     if ledger.booking(c).is_some() {
         return true;
     }
@@ -629,7 +648,8 @@ fn repair(
             for &e in &chosen {
                 let w = on_time(ledger, e).or_else(|| any_time(ledger, e));
                 let placed = w.is_some_and(|w| place(ledger, compat, e, w, Choice::Earliest))
-                    || any_time(ledger, e).is_some_and(|w| place(ledger, compat, e, w, Choice::Earliest));
+                    || any_time(ledger, e)
+                        .is_some_and(|w| place(ledger, compat, e, w, Choice::Earliest));
                 if placed {
                     if let Some(to) = ledger.booking(e) {
                         value_after += case_value(scenario, e, ledger.slots[to].day);
@@ -654,17 +674,22 @@ fn repair(
 
 /// What changed between `previous` and `plan` (case ids compared by session).
 pub fn changes(scenario: &Scenario, previous: &Plan, plan: &Plan) -> Changes {
-    let listed: BTreeSet<&str> = scenario.waiting_list.iter().map(|c| c.id.as_str()).collect();
-    let sessions = |p: &Plan| -> BTreeMap<String, (String, chrono::NaiveDate, crate::scenario::Period)> {
-        p.sessions
-            .iter()
-            .flat_map(|s| {
-                s.cases
-                    .iter()
-                    .map(move |c| (c.clone(), (s.theatre.clone(), s.date, s.period)))
-            })
-            .collect()
-    };
+    let listed: BTreeSet<&str> = scenario
+        .waiting_list
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    let sessions =
+        |p: &Plan| -> BTreeMap<String, (String, chrono::NaiveDate, crate::scenario::Period)> {
+            p.sessions
+                .iter()
+                .flat_map(|s| {
+                    s.cases
+                        .iter()
+                        .map(move |c| (c.clone(), (s.theatre.clone(), s.date, s.period)))
+                })
+                .collect()
+        };
     let before = sessions(previous);
     let after = sessions(plan);
     let mut out = Changes::default();
@@ -680,4 +705,236 @@ pub fn changes(scenario: &Scenario, previous: &Plan, plan: &Plan) -> Changes {
     }
     out.added = after.keys().filter(|c| !before.contains_key(*c)).count() as u32;
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::generate::{GenerateOptions, Size, generate};
+    use crate::scenario::Closure;
+    use proptest::prelude::{ProptestConfig, any, prop_assert, prop_assert_eq, proptest};
+
+    fn scenario(size: Size, seed: u64) -> Scenario {
+        generate(&GenerateOptions::new(size, seed))
+    }
+
+    fn assert_ok(scenario: &Scenario, plan: &Plan) {
+        let report = check(scenario, plan);
+        assert!(report.is_ok(), "violations: {:#?}", report.violations);
+    }
+
+    #[test]
+    fn tiny_optimised_plan_is_feasible_explained_and_deterministic() {
+        let s = scenario(Size::Tiny, 7);
+        let a = plan(&s, &PlanOptions::default()).unwrap();
+        assert_ok(&s, &a);
+        let booked: usize = a.sessions.iter().map(|x| x.cases.len()).sum();
+        assert_eq!(booked + a.unscheduled.len(), s.waiting_list.len());
+        assert_eq!(a.solver.backend, Backend::default_available().as_str());
+        assert_eq!(a.solver.seconds, 0.0);
+        let b = plan(&s, &PlanOptions::default()).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn greedy_strategy_is_the_baseline() {
+        let s = scenario(Size::Tiny, 3);
+        let p = plan(&s, &PlanOptions::with_strategy(Strategy::Greedy)).unwrap();
+        assert_ok(&s, &p);
+        let g = greedy::plan(&s);
+        assert_eq!(p.sessions, g.sessions);
+        assert_eq!(p.solver.backend, "greedy");
+    }
+
+    /// The done-when bar on two medium seeds: no more breaches, no fewer overdue
+    /// booked, at least the greedy's utilisation.
+    #[test]
+    fn medium_optimised_beats_greedy() {
+        for seed in [1, 2] {
+            let s = scenario(Size::Medium, seed);
+            let g = check(
+                &s,
+                &plan(&s, &PlanOptions::with_strategy(Strategy::Greedy)).unwrap(),
+            );
+            let p = plan(&s, &PlanOptions::default()).unwrap();
+            let o = check(&s, &p);
+            assert!(o.is_ok(), "seed {seed}: {:#?}", o.violations);
+            assert!(
+                o.kpis.avoidable_breaches <= g.kpis.avoidable_breaches,
+                "seed {seed}"
+            );
+            assert!(
+                o.kpis.overdue_booked >= g.kpis.overdue_booked,
+                "seed {seed}"
+            );
+            assert!(o.kpis.utilisation >= g.kpis.utilisation, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn a_time_limit_gives_a_plan_not_an_error() {
+        let s = scenario(Size::Medium, 3);
+        let options = PlanOptions {
+            time_limit: Some(0.0),
+            ..PlanOptions::default()
+        };
+        let p = plan(&s, &options).unwrap();
+        assert_ok(&s, &p);
+        assert_ne!(p.solver.status, "optimal");
+    }
+
+    #[test]
+    fn duplicate_case_ids_are_refused() {
+        let mut s = scenario(Size::Tiny, 1);
+        let first = s.waiting_list[0].clone();
+        s.waiting_list.push(first);
+        let err = plan(&s, &PlanOptions::default()).unwrap_err();
+        assert!(matches!(err, PlanError::InvalidScenario { .. }));
+    }
+
+    #[test]
+    fn replanning_the_same_scenario_keeps_every_booking() {
+        let s = scenario(Size::Tiny, 5);
+        let first = plan(&s, &PlanOptions::default()).unwrap();
+        let options = PlanOptions {
+            previous: Some(first.clone()),
+            ..PlanOptions::default()
+        };
+        let again = plan(&s, &options).unwrap();
+        assert_ok(&s, &again);
+        let changes = again.changes.unwrap();
+        let booked: usize = first.sessions.iter().map(|x| x.cases.len()).sum();
+        assert_eq!(changes.kept as usize, booked);
+        assert_eq!((changes.moved, changes.cancelled), (0, 0));
+    }
+
+    #[test]
+    fn replanning_after_a_ward_closure_keeps_frozen_bookings_that_still_fit() {
+        let s = scenario(Size::Tiny, 6);
+        let first = plan(&s, &PlanOptions::default()).unwrap();
+        let mut changed = s.clone();
+        let (from, to) = (s.date(3), s.date(5));
+        for ward in &mut changed.wards {
+            ward.closures.push(Closure {
+                from,
+                to,
+                beds: ward.beds / 2,
+            });
+        }
+        let options = PlanOptions {
+            previous: Some(first.clone()),
+            freeze_days: 2,
+            ..PlanOptions::default()
+        };
+        let again = plan(&changed, &options).unwrap();
+        assert_ok(&changed, &again);
+        // Frozen bookings (days 0 and 1) are untouched: nights 0..2 did not change,
+        // but a stay running into the closure may have to go; the rest stay put.
+        let before: BTreeMap<&str, _> = first
+            .sessions
+            .iter()
+            .filter(|x| x.date < s.date(2))
+            .flat_map(|x| {
+                x.cases
+                    .iter()
+                    .map(move |c| (c.as_str(), (&x.theatre, x.date)))
+            })
+            .collect();
+        let after: BTreeMap<&str, _> = again
+            .sessions
+            .iter()
+            .flat_map(|x| {
+                x.cases
+                    .iter()
+                    .map(move |c| (c.as_str(), (&x.theatre, x.date)))
+            })
+            .collect();
+        for (case, at) in &before {
+            if let Some(now) = after.get(case) {
+                assert_eq!(now, at, "frozen case {case} moved");
+            }
+        }
+        let c = again.changes.unwrap();
+        assert!(c.kept > 0);
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    struct Twist {
+        closures: bool,
+        overfull: bool,
+        no_flexible: bool,
+        heavy_emergency: bool,
+    }
+
+    fn twisted(size: Size, seed: u64, cases: usize, t: Twist) -> Scenario {
+        let mut s = scenario(size, seed);
+        s.waiting_list.truncate(cases);
+        if t.closures {
+            let (from, to) = (s.date(1), s.date(s.horizon_days.saturating_sub(2)));
+            for (i, ward) in s.wards.iter_mut().enumerate() {
+                if i % 2 == 0 {
+                    ward.closures.push(Closure {
+                        from,
+                        to,
+                        beds: ward.beds,
+                    });
+                }
+            }
+        }
+        if t.overfull {
+            let until = s.date(s.horizon_days / 2);
+            let wards: Vec<String> = s.wards.iter().map(|w| w.id.clone()).collect();
+            for (w, id) in wards.iter().enumerate().filter(|(w, _)| w % 3 == 0) {
+                for i in 0..s.wards[w].beds + 5 {
+                    s.inpatients.push(crate::scenario::Inpatient {
+                        id: format!("extra-{w}-{i}"),
+                        ward: id.clone(),
+                        expected_discharge: until,
+                    });
+                }
+            }
+        }
+        if t.no_flexible {
+            let first = s.specialties.first().cloned();
+            for theatre in &mut s.theatres {
+                for session in &mut theatre.sessions {
+                    if session.specialty.is_none() && !theatre.emergency {
+                        session.specialty = first.clone();
+                    }
+                }
+            }
+        }
+        if t.heavy_emergency {
+            for demand in &mut s.emergency.theatre {
+                for d in &mut demand.per_day {
+                    *d *= 6.0;
+                }
+            }
+        }
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// Every optimised plan passes the independent checker, whatever the twist.
+        #[test]
+        fn every_plan_passes_check(
+            seed in 0u64..1000,
+            medium in any::<bool>(),
+            closures in any::<bool>(),
+            overfull in any::<bool>(),
+            no_flexible in any::<bool>(),
+            heavy_emergency in any::<bool>(),
+        ) {
+            let size = if medium { Size::Medium } else { Size::Tiny };
+            let t = Twist { closures, overfull, no_flexible, heavy_emergency };
+            let s = twisted(size, seed, 8, t);
+            let p = plan(&s, &PlanOptions::default()).unwrap();
+            let report = check(&s, &p);
+            prop_assert!(report.is_ok(), "{:?}: {:#?}", t, report.violations);
+            prop_assert_eq!(p.unscheduled.len() + p.sessions.iter().map(|x| x.cases.len()).sum::<usize>(), s.waiting_list.len());
+        }
+    }
 }

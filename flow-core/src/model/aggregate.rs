@@ -237,10 +237,7 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         }
         if need > 0 {
             for &g in gs {
-                let z = model.add(
-                    variable().clamp(0.0, groups[g].slots.len() as f64),
-                    true,
-                );
+                let z = model.add(variable().clamp(0.0, groups[g].slots.len() as f64), true);
                 model.add_objective(z, -1e-4 * f64::from(groups[g].minutes));
                 groups[g].z = Some(z);
             }
@@ -325,8 +322,7 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         };
         let mut row = Vec::new();
         for &s in &key.sites {
-            let reachable = (key.release..=last)
-                .any(|t| used.contains_key(&(s, t, key.specialty)));
+            let reachable = (key.release..=last).any(|t| used.contains_key(&(s, t, key.specialty)));
             if !reachable {
                 continue;
             }
@@ -492,7 +488,10 @@ impl Layout {
                 }
             }
             for &s in group.slots.iter().skip(whole) {
-                by_site_day.entry((group.site, group.day)).or_default().push(s);
+                by_site_day
+                    .entry((group.site, group.day))
+                    .or_default()
+                    .push(s);
             }
         }
         for (&(site, day, k), &col) in &self.partial {

@@ -168,7 +168,11 @@ pub fn solve(model: LpModel, options: &SolveOptions) -> Result<Solved, SolveErro
 
 /// Solves `model` on any good_lp solver that takes a time limit and a MIP gap — the
 /// generic path every backend could use.
-pub fn solve_with<S>(model: LpModel, solver: S, options: &SolveOptions) -> Result<Solved, SolveError>
+pub fn solve_with<S>(
+    model: LpModel,
+    solver: S,
+    options: &SolveOptions,
+) -> Result<Solved, SolveError>
 where
     S: Solver,
     S::Model: WithTimeLimit + WithMipGap,
@@ -251,13 +255,19 @@ fn solve_highs(model: LpModel, options: &SolveOptions) -> Result<Solved, SolveEr
         if ok {
             Ok(())
         } else {
-            Err(SolveError::NoSolution(format!("HiGHS rejected option {name}")))
+            Err(SolveError::NoSolution(format!(
+                "HiGHS rejected option {name}"
+            )))
         }
     };
     // One thread and a fixed seed: the same model gives the same solution.
     set(&mut inner, "threads", HighsValue::Int(1))?;
     set(&mut inner, "random_seed", HighsValue::Int(0))?;
-    set(&mut inner, "mip_rel_gap", HighsValue::Float(options.mip_gap.max(0.0)))?;
+    set(
+        &mut inner,
+        "mip_rel_gap",
+        HighsValue::Float(options.mip_gap.max(0.0)),
+    )?;
     if let Some(limit) = options.time_limit {
         set(&mut inner, "time_limit", HighsValue::Float(limit.max(0.0)))?;
     }
@@ -286,13 +296,19 @@ fn solve_highs(model: LpModel, options: &SolveOptions) -> Result<Solved, SolveEr
         other => return Err(SolveError::NoSolution(format!("HiGHS: {other:?}"))),
     };
     if solved.primal_solution_status() != HighsSolutionStatus::Feasible {
-        return Err(SolveError::NoSolution("HiGHS found no feasible solution".into()));
+        return Err(SolveError::NoSolution(
+            "HiGHS found no feasible solution".into(),
+        ));
     }
     let gap = match status {
         SolveStatus::Optimal => 0.0,
         _ => {
             let g = solved.mip_gap();
-            if g.is_finite() { g.clamp(0.0, 1.0) } else { 1.0 }
+            if g.is_finite() {
+                g.clamp(0.0, 1.0)
+            } else {
+                1.0
+            }
         }
     };
     let solution = solved.get_solution();

@@ -252,6 +252,8 @@ impl LpModel {
 
 impl std::fmt::Debug for LpModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LpModel").field("stats", &self.stats()).finish()
+        f.debug_struct("LpModel")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
