@@ -1,13 +1,15 @@
 //! Where the optimising planner's time goes: building the aggregate model, solving
 //! it, and the whole plan (booking and repair are the difference), with model sizes.
 //!
-//! `cargo run --release --example stages -- large 1 3 [runs]`.
+//! `cargo run --release --example stages -- large 1 3 [runs]`. Built with more
+//! backends (`--features flow-core/cbc,flow-core/microlp`) it also times the solve
+//! alone on each of them (60 s limit).
 
 use std::time::Instant;
 
 use flow_core::generate::{GenerateOptions, Size, generate};
 use flow_core::ledger::Ledger;
-use flow_core::model::{self, SolveOptions};
+use flow_core::model::{self, Backend, SolveOptions};
 use flow_core::{PlanOptions, plan};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -40,13 +42,31 @@ fn main() {
             let solved = model::solve(agg.model, &SolveOptions::default());
             solve.push(t.elapsed().as_secs_f64());
             if let Ok(x) = &solved {
-                status = format!("{:?} gap {:.4}", x.status, x.gap);
+                status = format!("{:?} objective {:.1} gap {:.4}", x.status, x.objective, x.gap);
             }
             let t = Instant::now();
             let _ = plan(&s, &PlanOptions::default());
             total.push(t.elapsed().as_secs_f64());
         }
         let (b, so, to) = (median(build), median(solve), median(total));
+        for backend in Backend::all_available().into_iter().skip(1) {
+            let agg = model::build(&Ledger::new(&s));
+            let options = SolveOptions {
+                backend,
+                time_limit: Some(60.0),
+                ..SolveOptions::default()
+            };
+            let t = Instant::now();
+            let solved = model::solve(agg.model, &options);
+            let secs = t.elapsed().as_secs_f64();
+            match solved {
+                Ok(x) => println!(
+                    "  {backend}: solve {secs:.3}s, {:?}, objective {:.1}, gap {:.4}",
+                    x.status, x.objective, x.gap
+                ),
+                Err(e) => println!("  {backend}: {secs:.3}s, {e}"),
+            }
+        }
         println!(
             "{} seed {seed}: total {to:.3}s = build {b:.3}s ({:.1}%) + solve {so:.3}s ({:.1}%) + booking/repair {:.3}s; model {:?}; {status}",
             size.as_str(),
