@@ -263,6 +263,7 @@ fn solve_highs(model: LpModel, options: &SolveOptions) -> Result<Solved, SolveEr
     // One thread and a fixed seed: the same model gives the same solution.
     set(&mut inner, "threads", HighsValue::Int(1))?;
     set(&mut inner, "random_seed", HighsValue::Int(0))?;
+    set(&mut inner, "mip_heuristic_effort", HighsValue::Float(0.3))?;
     set(
         &mut inner,
         "mip_rel_gap",
