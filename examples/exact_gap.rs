@@ -53,11 +53,14 @@ fn main() {
         );
         if size == Size::Tiny {
             let t = Instant::now();
-            let exact = plan(&s, &PlanOptions {
-                mip_gap: 0.0,
-                time_limit: Some(120.0),
-                ..PlanOptions::with_strategy(Strategy::Exact)
-            })
+            let exact = plan(
+                &s,
+                &PlanOptions {
+                    mip_gap: 0.0,
+                    time_limit: Some(120.0),
+                    ..PlanOptions::with_strategy(Strategy::Exact)
+                },
+            )
             .expect("exact");
             let t_exact = t.elapsed().as_secs_f64();
             let (g, o, e) = (score(&s, &greedy), score(&s, &optimised), score(&s, &exact));

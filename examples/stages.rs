@@ -42,7 +42,10 @@ fn main() {
             let solved = model::solve(agg.model, &SolveOptions::default());
             solve.push(t.elapsed().as_secs_f64());
             if let Ok(x) = &solved {
-                status = format!("{:?} objective {:.1} gap {:.4}", x.status, x.objective, x.gap);
+                status = format!(
+                    "{:?} objective {:.1} gap {:.4}",
+                    x.status, x.objective, x.gap
+                );
             }
             let t = Instant::now();
             let _ = plan(&s, &PlanOptions::default());

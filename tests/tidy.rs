@@ -36,7 +36,10 @@ fn every_source_file_says_what_it_owns() {
         })
         .map(|f| f.display().to_string())
         .collect();
-    assert!(missing.is_empty(), "files without a `//!` header: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` header: {missing:?}"
+    );
 }
 
 #[test]
@@ -71,5 +74,9 @@ fn flow_core_is_pure() {
             }
         }
     }
-    assert!(found.is_empty(), "flow-core must stay pure:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "flow-core must stay pure:\n{}",
+        found.join("\n")
+    );
 }

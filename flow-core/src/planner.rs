@@ -650,11 +650,9 @@ fn repair(
                 let placed = w.is_some_and(|w| place(ledger, compat, e, w, Choice::Earliest))
                     || any_time(ledger, e)
                         .is_some_and(|w| place(ledger, compat, e, w, Choice::Earliest));
-                if placed {
-                    if let Some(to) = ledger.booking(e) {
-                        value_after += case_value(scenario, e, ledger.slots[to].day);
-                        moved.push(e);
-                    }
+                if placed && let Some(to) = ledger.booking(e) {
+                    value_after += case_value(scenario, e, ledger.slots[to].day);
+                    moved.push(e);
                 }
             }
             if value_after > lost {

@@ -73,6 +73,10 @@ struct Group {
     forced: bool,
 }
 
+/// Beds of a specialty at a site: patients per (pool, night after admission), and
+/// the minutes of surgery they come from.
+type Profile = (BTreeMap<(usize, u32), f64>, f64);
+
 /// What the aggregate model decides, per ledger slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decisions {
@@ -385,7 +389,7 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
     }
 
     // Beds: class-average bed profiles per (site, specialty).
-    let mut profile: BTreeMap<(usize, usize), (BTreeMap<(usize, u32), f64>, f64)> = BTreeMap::new();
+    let mut profile: BTreeMap<(usize, usize), Profile> = BTreeMap::new();
     let urgent_only: BTreeMap<usize, bool> = (0..specialties)
         .map(|k| {
             (
