@@ -229,6 +229,41 @@ impl<'a> Ledger<'a> {
         self.booked.get(c).copied().flatten()
     }
 
+    /// Sites case `c` may be operated at: its own site (or any when `null`), and only
+    /// where a pool exists for every bed kind of its stay.
+    pub fn case_sites(&self, c: usize) -> Vec<usize> {
+        (0..self.sites.len())
+            .filter(|&site| {
+                let site_ok = match self.case_site.get(c) {
+                    Some(Some(None)) => true,
+                    Some(Some(Some(s))) => *s == site,
+                    _ => false,
+                };
+                site_ok
+                    && self
+                        .stays
+                        .get(c)
+                        .is_some_and(|stay| stay.nights[site].is_some())
+            })
+            .collect()
+    }
+
+    /// Pool of each night of case `c`'s stay (night 0 = admission night) if it is
+    /// operated at `site`; `None` when the site lacks one of its bed kinds.
+    pub fn stay_pools(&self, c: usize, site: usize) -> Option<&[usize]> {
+        self.stays.get(c)?.nights.get(site)?.as_deref()
+    }
+
+    /// Beds still free for electives in `pool` on `night` (negative never happens
+    /// through [`Ledger::try_book`]).
+    pub fn room(&self, pool: usize, night: u32) -> i64 {
+        self.room
+            .get(pool)
+            .and_then(|nights| nights.get(night as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// First horizon day case `c` may be operated (`max(start, earliest)`), or `None`
     /// when that lies beyond the horizon.
     pub fn first_day(&self, c: usize) -> Option<u32> {
@@ -558,6 +593,7 @@ impl<'a> Ledger<'a> {
             theatre_reserve,
             version: None,
             generated_at: None,
+            changes: None,
         }
     }
 }

@@ -15,6 +15,10 @@
 //! - [`event`]: live events (the daemon's input) and reading them with field paths.
 //! - [`state`]: the live state, `State::apply(&Event) -> Change`, and the problem it
 //!   derives for re-planning.
+//! - [`model`]: the optimisation models (aggregate MIP, exact MIP), their objective
+//!   and the good_lp solver backends.
+//! - [`planner`]: [`plan`] — aggregate MIP, exact booking and repair, re-planning
+//!   with stability.
 //! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
 //! - [`simulate`]: Monte Carlo replay of the emergency/trauma stream against a plan,
 //!   and the emergency theatre and bed-reserve policies it compares.
@@ -48,7 +52,9 @@ pub mod event;
 pub mod generate;
 pub mod greedy;
 pub mod ledger;
+pub mod model;
 pub mod plan;
+pub mod planner;
 pub mod reserve;
 pub mod scenario;
 pub mod simulate;
@@ -58,5 +64,6 @@ pub mod validate;
 pub use error::{Error, FieldError, FieldErrors, Result};
 pub use event::Event;
 pub use plan::Plan;
+pub use planner::{PlanError, PlanOptions, Strategy, plan};
 pub use scenario::Scenario;
 pub use state::State;

@@ -41,6 +41,23 @@ pub struct Plan {
     /// Extension (daemon): when this plan was made (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated_at: Option<String>,
+    /// Extension (re-plan): how this plan differs from the previous plan it was made
+    /// from; absent for a plan made from scratch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+}
+
+/// How a re-plan differs from the plan it started from (extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Changes {
+    /// Cases booked in the same session as before.
+    pub kept: u32,
+    /// Cases booked before and now in a different session.
+    pub moved: u32,
+    /// Cases booked before, still on the waiting list, and now unscheduled.
+    pub cancelled: u32,
+    /// Cases booked now that were not booked before.
+    pub added: u32,
 }
 
 /// Which backend solved the plan and how far it got.

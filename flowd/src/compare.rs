@@ -5,7 +5,7 @@
 //! The policies are scenario transforms from `flow_core::simulate::policy` (dedicated
 //! emergency theatres, flexible reserve inside elective lists, the hybrid the scenario
 //! describes, and a sweep of the bed reserve quantile). Every variant is planned by
-//! [`PLANNER`], checked, and simulated with the same seed, so run r of every variant
+//! [`planner`], checked, and simulated with the same seed, so run r of every variant
 //! meets the same emergencies (common random numbers).
 
 use std::fmt::Write as _;
@@ -20,9 +20,11 @@ use serde_json::{Value, json};
 
 use crate::simulate::{figures_json, num, progress, replicate_all};
 
-/// The planner every policy variant is planned with. The greedy baseline for now; the
-/// optimising planner (`flow_core::plan`) replaces it by changing this one line.
-pub const PLANNER: fn(&Scenario) -> Plan = flow_core::greedy::plan;
+/// The planner every policy variant is planned with: flow-core's optimiser with its
+/// default options, so each policy is judged by the best plan it allows.
+pub fn planner(scenario: &Scenario) -> Result<Plan, flow_core::PlanError> {
+    flow_core::plan(scenario, &flow_core::PlanOptions::default())
+}
 
 /// One policy's plan and simulated outcomes.
 #[derive(Debug, Clone)]
@@ -61,14 +63,15 @@ pub fn compare(
     variants: &[Variant],
     options: &SimOptions,
     runs: u64,
-) -> flow_core::Result<Vec<Row>> {
+) -> anyhow::Result<Vec<Row>> {
     let bookable = bookable_minutes(scenario);
     let bar = progress(runs * variants.len() as u64, "policies");
     let mut rows = Vec::with_capacity(variants.len());
     for variant in variants {
         bar.set_message(variant.name.clone());
         let transformed = variant.apply(scenario);
-        let plan = PLANNER(&transformed);
+        let plan = planner(&transformed)
+            .map_err(|e| anyhow::anyhow!("planning policy {}: {e}", variant.name))?;
         let report = check::check(&transformed, &plan);
         let sim = Simulator::new(&transformed, &plan, options)?;
         let outcomes = replicate_all(&sim, runs, &bar);

@@ -795,18 +795,21 @@ pub struct PlanSettings {
     pub freeze_days: u32,
 }
 
-/// The one place the daemon calls a planner.
-///
-/// Today: flow-core's greedy baseline, which ignores `previous` and `settings`. When
-/// the optimising planner lands this becomes `flow_core::plan(scenario,
-/// &PlanOptions { previous: previous.cloned(), freeze_days, time_limit, .. })`.
+/// The one place the daemon calls a planner: flow-core's optimiser, revising the
+/// previous plan (its bookings kept where still feasible, never moved inside the
+/// freeze window) under the solve time limit.
 pub fn plan(
     scenario: &Scenario,
     previous: Option<&Plan>,
     settings: &PlanSettings,
 ) -> Result<Plan, SolveError> {
-    let _ = (previous, settings);
-    Ok(flow_core::greedy::plan(scenario))
+    let options = flow_core::PlanOptions {
+        previous: previous.cloned(),
+        freeze_days: settings.freeze_days,
+        time_limit: Some(settings.time_limit.as_secs_f64()),
+        ..flow_core::PlanOptions::default()
+    };
+    flow_core::plan(scenario, &options).map_err(|e| SolveError::Planner(e.to_string()))
 }
 
 /// A solved, checked plan ready to publish.

@@ -108,6 +108,13 @@ pub fn plan_summary(scenario: &Scenario, plan: &Plan) -> String {
         reserved,
         k.theatre_shortfall_min
     );
+    if let Some(c) = &plan.changes {
+        let _ = writeln!(
+            out,
+            "  against the previous plan: {} kept, {} moved, {} cancelled, {} added",
+            c.kept, c.moved, c.cancelled, c.added
+        );
+    }
     if !report.is_ok() {
         let _ = writeln!(
             out,

@@ -1,0 +1,43 @@
+//! Planner benchmarks on generated scenarios (tiny, medium, large): the optimising
+//! planner end to end, its two solver-facing stages apart — building the aggregate
+//! model (`model::build`, with the ledger it reads) and solving it (`model::solve`) —
+//! and the greedy baseline beside it. Booking and repair take the rest of the total.
+//!
+//! `cargo bench --bench plan` (add a filter such as `medium` to run one size).
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use flow_core::generate::{GenerateOptions, Size, generate};
+use flow_core::ledger::Ledger;
+use flow_core::model::{self, SolveOptions};
+use flow_core::{PlanOptions, Strategy, plan};
+
+fn bench(c: &mut Criterion) {
+    for size in Size::ALL {
+        let scenario = generate(&GenerateOptions::new(size, 1));
+        let mut group = c.benchmark_group(size.as_str());
+        group.sample_size(10);
+        group.bench_function("optimise", |b| {
+            b.iter(|| plan(&scenario, &PlanOptions::default()))
+        });
+        group.bench_function("build", |b| {
+            b.iter(|| {
+                let ledger = Ledger::new(&scenario);
+                model::build(&ledger).stats()
+            })
+        });
+        group.bench_function("solve", |b| {
+            b.iter_batched(
+                || model::build(&Ledger::new(&scenario)).model,
+                |m| model::solve(m, &SolveOptions::default()),
+                BatchSize::PerIteration,
+            )
+        });
+        group.bench_function("greedy", |b| {
+            b.iter(|| plan(&scenario, &PlanOptions::with_strategy(Strategy::Greedy)))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,524 @@
+//! Stage 1 of the planner: the aggregate MIP over case classes and session groups.
+//!
+//! ## Index sets
+//! - Session groups `g`: elective sessions of one (site, day, length, fixed specialty
+//!   or flexible). Sessions in a group are interchangeable for everything but packing,
+//!   so the model counts them instead of naming them, which removes the symmetry a
+//!   per-session model would branch on.
+//! - Case classes `c`: cases of one (specialty, set of sites it may use, first day,
+//!   tier, priority), where the tier is "due on horizon day d", "overdue" or "later".
+//!   Demand `D_c` is the class's minutes; its value per minute `w_c` is the class's
+//!   total [`super::case_value`] on time divided by `D_c`.
+//!
+//! ## Variables
+//! - `n[g,k]` integer in `0..=|g|`: flexible sessions of group `g` given to specialty `k`
+//!   (only specialties with eligible demand at that site by that day);
+//! - `z[g]` integer in `0..=|g|`: sessions of `g` handed whole to the emergency stream
+//!   (each covers `minutes` of reserve and loses its `⌊cap·minutes⌋` bookable minutes);
+//! - `R[s,t,k] ≥ 0`: partial reserve held inside specialty-`k` sessions (costs its
+//!   minutes one for one);
+//! - `U[s,t,k] ≥ 0`: minutes of specialty `k` booked at site `s` on day `t`;
+//! - `x[c,s] ≥ 0`: minutes of class `c` booked at site `s` (on time, for a due class).
+//!
+//! ## Constraints
+//! - sessions: `Σ_k n[g,k] + z[g] ≤ |g|` (flexible groups);
+//! - theatre minutes: `U[s,t,k] + R[s,t,k] ≤ Σ_g cap_g·n[g,k] + Σ_{g fixed k} cap_g·(|g| − z[g])`;
+//! - emergency reserve (hard constraint 6), per site and day with need
+//!   `q = required − emergency-theatre minutes > 0`: `Σ_g minutes_g·z[g] + Σ_k R[s,t,k] ≥ q`,
+//!   or every session reserved whole when the day's sessions cannot hold `q`;
+//! - demand: `Σ_s x[c,s] ≤ D_c`; balance `Σ_t U[s,t,k] = Σ_c x[c,s]`;
+//! - deadlines (earliest-deadline-first is optimal for one machine, so the nested
+//!   Hall conditions are exact for the fluid relaxation): for every due day `d`,
+//!   `Σ_{c due ≤ d} x[c,s] ≤ Σ_{t ≤ d} U[s,t,k]`; releases likewise,
+//!   `Σ_{c first ≥ r} x[c,s] ≤ Σ_{t ≥ r} U[s,t,k]`, and each released due class
+//!   within its own window;
+//! - beds (hard constraint 5), per pool and night: `Σ_{k,o} β[s,k,pool,o]·U[s,t−o,k] ≤
+//!   room(pool, t)`, with `β` the beds per booked minute `o` nights after admission,
+//!   averaged over the specialty's due and overdue cases at that site.
+//!
+//! ## Objective
+//! `max Σ w_c·x[c,s] − 10⁻⁴·(reserved minutes) − 10⁻³·Σ n`: the contract's order by
+//! class (the weights of [`super::WEIGHTS`]), then the least reserve and the fewest
+//! sessions given away to no purpose, so the optimum is unique in what stage 2 uses.
+//!
+//! ## Why this shape
+//! At trust scale (20,000 cases, 2,500 sessions, 28 days, 5 sites) it has a few
+//! thousand columns and a few hundred integers, so HiGHS closes it in well under a
+//! second, while still seeing what decides breaches: whose sessions the flexible
+//! lists become, on which days, where the reserve sits, and whether the beds behind
+//! them exist. Packing individual cases into sessions is left to stage 2, which is
+//! exact; the fluid model is an optimistic bound on what packing can achieve.
+
+use std::collections::BTreeMap;
+
+use good_lp::variable;
+
+use super::{LpModel, ModelStats, Tier, case_value, tier};
+use crate::ledger::{Ledger, capped_minutes};
+
+/// Sessions of one (site, day, length, fixed specialty or flexible).
+#[derive(Debug, Clone)]
+struct Group {
+    site: usize,
+    day: u32,
+    minutes: u32,
+    cap: u32,
+    fixed: Option<usize>,
+    slots: Vec<usize>,
+    /// `(specialty, column of n[g,k])`.
+    n: Vec<(usize, usize)>,
+    /// Column of `z[g]`.
+    z: Option<usize>,
+    /// The day's sessions cannot hold the reserve: every session is reserved whole.
+    forced: bool,
+}
+
+/// Beds of a specialty at a site: patients per (pool, night after admission), and
+/// the minutes of surgery they come from.
+type Profile = (BTreeMap<(usize, u32), f64>, f64);
+
+/// What the aggregate model decides, per ledger slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decisions {
+    /// Specialty each slot takes (`None`: a flexible session left open).
+    pub specialty: Vec<Option<usize>>,
+    /// Minutes each slot holds back for the emergency stream.
+    pub reserve: Vec<u32>,
+}
+
+/// Key of a case class.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ClassKey {
+    specialty: usize,
+    sites: Vec<usize>,
+    release: u32,
+    tier: Tier,
+    priority: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Class {
+    minutes: f64,
+    value: f64,
+    cases: Vec<usize>,
+}
+
+/// The built aggregate model and what is needed to read its solution back.
+#[derive(Debug)]
+pub struct Aggregate {
+    /// The model, ready for [`super::solve`].
+    pub model: LpModel,
+    /// How columns map back to sessions.
+    pub layout: Layout,
+}
+
+/// The column layout of an [`Aggregate`], to turn a solution into [`Decisions`].
+#[derive(Debug, Clone)]
+pub struct Layout {
+    groups: Vec<Group>,
+    /// `(site, day, specialty) → column of R`.
+    partial: BTreeMap<(usize, u32, usize), usize>,
+    slots: usize,
+}
+
+impl Aggregate {
+    /// The model's size.
+    pub fn stats(&self) -> ModelStats {
+        self.model.stats()
+    }
+}
+
+/// Builds the aggregate model of `ledger`'s scenario (see the module documentation).
+/// The ledger is only read: its slots, pools and free beds as they stand.
+pub fn build(ledger: &Ledger<'_>) -> Aggregate {
+    let scenario = ledger.scenario;
+    let horizon = scenario.horizon_days;
+    let cap_ratio = ledger.cap();
+    let mut model = LpModel::new();
+
+    // Session groups, in (site, day, minutes, fixed) order.
+    let mut group_map: BTreeMap<(usize, u32, u32, Option<usize>), Vec<usize>> = BTreeMap::new();
+    for (i, slot) in ledger.slots.iter().enumerate() {
+        group_map
+            .entry((slot.site, slot.day, slot.minutes, slot.fixed))
+            .or_default()
+            .push(i);
+    }
+    let max_cap = ledger
+        .slots
+        .iter()
+        .map(|s| capped_minutes(s.minutes, cap_ratio))
+        .max()
+        .unwrap_or(0);
+    let mut groups: Vec<Group> = group_map
+        .into_iter()
+        .map(|((site, day, minutes, fixed), slots)| Group {
+            site,
+            day,
+            minutes,
+            cap: capped_minutes(minutes, cap_ratio),
+            fixed,
+            slots,
+            n: Vec::new(),
+            z: None,
+            forced: false,
+        })
+        .collect();
+    let mut by_site_day: BTreeMap<(usize, u32), Vec<usize>> = BTreeMap::new();
+    for (g, group) in groups.iter().enumerate() {
+        by_site_day
+            .entry((group.site, group.day))
+            .or_default()
+            .push(g);
+    }
+
+    // Case classes.
+    let mut classes: BTreeMap<ClassKey, Class> = BTreeMap::new();
+    for c in 0..scenario.waiting_list.len() {
+        let (Some(k), Some(first)) = (ledger.case_specialty(c), ledger.first_day(c)) else {
+            continue;
+        };
+        let case = ledger.case(c);
+        if case.duration_min == 0 || case.duration_min > max_cap {
+            continue;
+        }
+        let sites = ledger.case_sites(c);
+        if sites.is_empty() {
+            continue;
+        }
+        let tier = match tier(scenario, c) {
+            Tier::Due(d) if d < first => Tier::Later,
+            t => t,
+        };
+        let class = classes
+            .entry(ClassKey {
+                specialty: k,
+                sites,
+                release: first,
+                tier,
+                priority: case.priority.index(),
+            })
+            .or_default();
+        class.minutes += f64::from(case.duration_min);
+        class.value += case_value(scenario, c, first);
+        class.cases.push(c);
+    }
+
+    // Earliest release per (site, specialty): no minutes are offered before it.
+    let mut release_min: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+    for key in classes.keys() {
+        for &s in &key.sites {
+            let r = release_min.entry((s, key.specialty)).or_insert(key.release);
+            *r = (*r).min(key.release);
+        }
+    }
+    let specialties = ledger.specialties.len();
+
+    // Sessions, reserve and minutes per (site, day).
+    let mut used: BTreeMap<(usize, u32, usize), usize> = BTreeMap::new();
+    let mut partial: BTreeMap<(usize, u32, usize), usize> = BTreeMap::new();
+    for (&(site, day), gs) in &by_site_day {
+        let need = ledger.reserve_need(site, day);
+        let total: u32 = gs
+            .iter()
+            .map(|&g| groups[g].minutes * groups[g].slots.len() as u32)
+            .sum();
+        if need > 0 && total < need {
+            for &g in gs {
+                groups[g].forced = true;
+            }
+            continue;
+        }
+        let has_flexible = gs.iter().any(|&g| groups[g].fixed.is_none());
+        let ks: Vec<usize> = (0..specialties)
+            .filter(|&k| {
+                release_min.get(&(site, k)).is_some_and(|&r| r <= day)
+                    && (has_flexible || gs.iter().any(|&g| groups[g].fixed == Some(k)))
+            })
+            .collect();
+        for &k in &ks {
+            used.insert((site, day, k), model.add(variable().min(0.0), false));
+        }
+        if need > 0 {
+            for &g in gs {
+                let z = model.add(variable().clamp(0.0, groups[g].slots.len() as f64), true);
+                model.add_objective(z, -1e-4 * f64::from(groups[g].minutes));
+                groups[g].z = Some(z);
+            }
+            for &k in &ks {
+                let r = model.add(variable().min(0.0), false);
+                model.add_objective(r, -1e-4);
+                partial.insert((site, day, k), r);
+            }
+        }
+        for &g in gs {
+            if groups[g].fixed.is_some() {
+                continue;
+            }
+            let size = groups[g].slots.len() as f64;
+            let mut row = Vec::with_capacity(ks.len() + 1);
+            for &k in &ks {
+                let n = model.add(variable().clamp(0.0, size), true);
+                model.add_objective(n, -1e-3);
+                groups[g].n.push((k, n));
+                row.push((n, 1.0));
+            }
+            if let Some(z) = groups[g].z {
+                row.push((z, 1.0));
+            }
+            model.leq(&row, size);
+        }
+        for &k in &ks {
+            let mut row = vec![(used[&(site, day, k)], 1.0)];
+            if let Some(&r) = partial.get(&(site, day, k)) {
+                row.push((r, 1.0));
+            }
+            let mut rhs = 0.0;
+            for &g in gs {
+                let group = &groups[g];
+                let cap = f64::from(group.cap);
+                match group.fixed {
+                    None => {
+                        if let Some(&(_, n)) = group.n.iter().find(|(kk, _)| *kk == k) {
+                            row.push((n, -cap));
+                        }
+                    }
+                    Some(f) if f == k => {
+                        rhs += cap * group.slots.len() as f64;
+                        if let Some(z) = group.z {
+                            row.push((z, cap));
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            model.leq(&row, rhs);
+        }
+        if need > 0 {
+            let mut row: Vec<(usize, f64)> = gs
+                .iter()
+                .filter_map(|&g| groups[g].z.map(|z| (z, f64::from(groups[g].minutes))))
+                .collect();
+            row.extend(
+                ks.iter()
+                    .filter_map(|&k| partial.get(&(site, day, k)).map(|&r| (r, 1.0))),
+            );
+            model.geq(&row, f64::from(need));
+        }
+    }
+
+    // Demand: x[c,s], with deadline and release nests per (site, specialty).
+    struct Served {
+        column: usize,
+        release: u32,
+        tier: Tier,
+    }
+    let mut served: BTreeMap<(usize, usize), Vec<Served>> = BTreeMap::new();
+    for (key, class) in &classes {
+        let last = match key.tier {
+            Tier::Due(d) => d,
+            _ => horizon.saturating_sub(1),
+        };
+        let w = if class.minutes > 0.0 {
+            class.value / class.minutes
+        } else {
+            0.0
+        };
+        let mut row = Vec::new();
+        for &s in &key.sites {
+            let reachable = (key.release..=last).any(|t| used.contains_key(&(s, t, key.specialty)));
+            if !reachable {
+                continue;
+            }
+            let x = model.add(variable().clamp(0.0, class.minutes), false);
+            model.add_objective(x, w);
+            row.push((x, 1.0));
+            served.entry((s, key.specialty)).or_default().push(Served {
+                column: x,
+                release: key.release,
+                tier: key.tier,
+            });
+        }
+        if row.len() > 1 {
+            model.leq(&row, class.minutes);
+        }
+    }
+    for (&(site, k), xs) in &served {
+        let u = |t: u32| used.get(&(site, t, k)).copied();
+        let mut balance: Vec<(usize, f64)> = (0..horizon).filter_map(u).map(|c| (c, 1.0)).collect();
+        balance.extend(xs.iter().map(|x| (x.column, -1.0)));
+        model.eq(&balance, 0.0);
+
+        let mut due_days: Vec<u32> = xs
+            .iter()
+            .filter_map(|x| match x.tier {
+                Tier::Due(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        due_days.sort_unstable();
+        due_days.dedup();
+        for &d in &due_days {
+            let mut row: Vec<(usize, f64)> = xs
+                .iter()
+                .filter(|x| matches!(x.tier, Tier::Due(dd) if dd <= d))
+                .map(|x| (x.column, 1.0))
+                .collect();
+            row.extend((0..=d).filter_map(u).map(|c| (c, -1.0)));
+            model.leq(&row, 0.0);
+        }
+        let mut releases: Vec<u32> = xs.iter().map(|x| x.release).filter(|&r| r > 0).collect();
+        releases.sort_unstable();
+        releases.dedup();
+        for &r in &releases {
+            let mut row: Vec<(usize, f64)> = xs
+                .iter()
+                .filter(|x| x.release >= r)
+                .map(|x| (x.column, 1.0))
+                .collect();
+            row.extend((r..horizon).filter_map(u).map(|c| (c, -1.0)));
+            model.leq(&row, 0.0);
+        }
+        for x in xs.iter().filter(|x| x.release > 0) {
+            if let Tier::Due(d) = x.tier {
+                let mut row = vec![(x.column, 1.0)];
+                row.extend((x.release..=d).filter_map(u).map(|c| (c, -1.0)));
+                model.leq(&row, 0.0);
+            }
+        }
+    }
+
+    // Beds: class-average bed profiles per (site, specialty).
+    let mut profile: BTreeMap<(usize, usize), Profile> = BTreeMap::new();
+    let urgent_only: BTreeMap<usize, bool> = (0..specialties)
+        .map(|k| {
+            (
+                k,
+                classes
+                    .iter()
+                    .any(|(key, _)| key.specialty == k && key.tier != Tier::Later),
+            )
+        })
+        .collect();
+    for (key, class) in &classes {
+        if urgent_only.get(&key.specialty) == Some(&true) && key.tier == Tier::Later {
+            continue;
+        }
+        for &s in &key.sites {
+            let entry = profile.entry((s, key.specialty)).or_default();
+            for &c in &class.cases {
+                entry.1 += f64::from(ledger.case(c).duration_min);
+                if let Some(nights) = ledger.stay_pools(c, s) {
+                    for (o, &pool) in nights.iter().enumerate() {
+                        if o as u32 >= horizon {
+                            break;
+                        }
+                        *entry.0.entry((pool, o as u32)).or_default() += 1.0;
+                    }
+                }
+            }
+        }
+    }
+    let mut bed_rows: BTreeMap<(usize, u32), Vec<(usize, f64)>> = BTreeMap::new();
+    for (&(site, day, k), &u) in &used {
+        let Some((nights, minutes)) = profile.get(&(site, k)) else {
+            continue;
+        };
+        if *minutes <= 0.0 {
+            continue;
+        }
+        for (&(pool, o), &count) in nights {
+            let night = day + o;
+            if night < horizon {
+                bed_rows
+                    .entry((pool, night))
+                    .or_default()
+                    .push((u, count / minutes));
+            }
+        }
+    }
+    for ((pool, night), row) in bed_rows {
+        model.leq(&row, ledger.room(pool, night).max(0) as f64);
+    }
+
+    Aggregate {
+        model,
+        layout: Layout {
+            groups,
+            partial,
+            slots: ledger.slots.len(),
+        },
+    }
+}
+
+impl Layout {
+    /// Reads a solution (`values[column]`) back into per-slot decisions: whole
+    /// reserves on the first sessions of a group, specialties on the next ones, and
+    /// partial reserves spread over a specialty's sessions of the day. Rounding can
+    /// leave the reserve a minute short; the planner tops it up on the ledger.
+    pub fn decode(&self, ledger: &Ledger<'_>, values: &[f64]) -> Decisions {
+        let value = |c: usize| values.get(c).copied().unwrap_or(0.0);
+        let count = |c: usize, max: usize| (value(c).round().max(0.0) as usize).min(max);
+        let mut specialty: Vec<Option<usize>> = ledger.slots.iter().map(|s| s.fixed).collect();
+        let mut reserve = vec![0u32; self.slots];
+        let mut by_site_day: BTreeMap<(usize, u32), Vec<usize>> = BTreeMap::new();
+        for group in &self.groups {
+            if group.forced {
+                for &s in &group.slots {
+                    reserve[s] = group.minutes;
+                }
+                continue;
+            }
+            let size = group.slots.len();
+            let whole = group.z.map_or(0, |z| count(z, size));
+            let mut next = 0;
+            for &s in group.slots.iter().take(whole) {
+                reserve[s] = group.minutes;
+                next += 1;
+            }
+            if group.fixed.is_none() {
+                let mut ns: Vec<(usize, usize)> = group
+                    .n
+                    .iter()
+                    .map(|&(k, col)| (k, count(col, size)))
+                    .filter(|&(_, n)| n > 0)
+                    .collect();
+                ns.sort_by_key(|&(k, n)| (std::cmp::Reverse(n), k));
+                for (k, n) in ns {
+                    for &s in group.slots.iter().skip(next).take(n) {
+                        specialty[s] = Some(k);
+                        next += 1;
+                    }
+                }
+            }
+            for &s in group.slots.iter().skip(whole) {
+                by_site_day
+                    .entry((group.site, group.day))
+                    .or_default()
+                    .push(s);
+            }
+        }
+        for (&(site, day, k), &col) in &self.partial {
+            let mut left = (value(col) - 1e-6).ceil().max(0.0) as u32;
+            if left == 0 {
+                continue;
+            }
+            let Some(slots) = by_site_day.get(&(site, day)) else {
+                continue;
+            };
+            for &s in slots.iter().rev() {
+                if left == 0 {
+                    break;
+                }
+                if specialty[s] != Some(k) || reserve[s] > 0 {
+                    continue;
+                }
+                let cap = capped_minutes(ledger.slots[s].minutes, ledger.cap());
+                let take = left.min(cap);
+                reserve[s] = take;
+                left -= take;
+            }
+        }
+        Decisions { specialty, reserve }
+    }
+}
