@@ -340,3 +340,41 @@ fn objective_value(terms: &[(usize, f64)], values: &[f64]) -> f64 {
         .map(|&(c, w)| w * values.get(c).copied().unwrap_or(0.0))
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::generate::{GenerateOptions, Size, generate};
+    use crate::planner::{PlanOptions, plan};
+
+    /// Every backend compiled in plans a tiny scenario feasibly.
+    #[test]
+    fn every_available_backend_plans_tiny() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 2));
+        for backend in Backend::all_available() {
+            let options = PlanOptions {
+                backend: Some(backend),
+                ..PlanOptions::default()
+            };
+            let p = plan(&s, &options).unwrap();
+            assert_eq!(p.solver.backend, backend.as_str());
+            assert_ne!(p.solver.status, "heuristic", "{backend}");
+            assert!(check(&s, &p).is_ok(), "{backend}");
+        }
+    }
+
+    #[test]
+    fn a_backend_not_built_in_is_refused() {
+        for backend in [Backend::Highs, Backend::Cbc, Backend::Microlp] {
+            if !backend.available() {
+                let options = PlanOptions {
+                    backend: Some(backend),
+                    ..PlanOptions::default()
+                };
+                let s = generate(&GenerateOptions::new(Size::Tiny, 1));
+                assert!(plan(&s, &options).is_err());
+            }
+        }
+    }
+}
