@@ -180,7 +180,7 @@ fn bad_bytes_never_panic() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["generate", "validate", "plan", "check", "demo"] {
+    for sub in ["generate", "validate", "plan", "check", "demo", "serve"] {
         let out = flowd(&[sub, "--help"], b"");
         assert!(out.status.success(), "{sub} --help");
         assert!(text(&out).0.contains("Usage"), "{sub} --help");

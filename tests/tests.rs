@@ -5,6 +5,15 @@
 //! does that.
 
 mod cli;
+// The daemon under kill -9: acknowledged events survive, state equals a replay.
+mod crash;
+// `flowd serve` end to end over HTTP.
+mod daemon;
+// Helpers for the daemon tests (process control, HTTP client, event streams).
+mod live;
+// Load figures (ignored; run in release, see the module's docs).
+mod load;
 mod properties;
+mod simulate;
 mod support;
 mod tidy;

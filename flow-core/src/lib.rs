@@ -16,8 +16,30 @@
 //!   and the good_lp solver backends.
 //! - [`planner`]: [`plan`] — aggregate MIP, exact booking and repair, re-planning
 //!   with stability.
+//! - [`event`]: live events (the daemon's input) and reading them with field paths.
+//! - [`state`]: the live state, `State::apply(&Event) -> Change`, and the problem it
+//!   derives for re-planning.
 //! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
+//! - [`simulate`]: Monte Carlo replay of the emergency/trauma stream against a plan,
+//!   and the emergency theatre and bed-reserve policies it compares.
 //! - [`error`]: typed errors.
+//!
+//! ## Example
+//!
+//! ```
+//! use flow_core::generate::{GenerateOptions, Size, generate};
+//! use flow_core::{check, greedy, validate};
+//!
+//! // A seeded one-site trust: 4 theatres, 7 days, 150 waiting-list cases.
+//! let scenario = generate(&GenerateOptions::new(Size::Tiny, 42));
+//! assert!(validate::validate_scenario(&scenario).is_empty());
+//!
+//! // Book it the way a waiting-list office would, then referee the plan.
+//! let plan = greedy::plan(&scenario);
+//! let report = check::check(&scenario, &plan);
+//! assert!(report.is_ok(), "{}", check::render_text(&report));
+//! println!("booked {} of {} cases", report.kpis.booked_cases, report.kpis.cases);
+//! ```
 //!
 //! flow-core never reads the clock, touches the network or the file system, or spawns
 //! threads: time and data are passed in, and every function is deterministic.
@@ -26,6 +48,7 @@
 
 pub mod check;
 pub mod error;
+pub mod event;
 pub mod generate;
 pub mod greedy;
 pub mod ledger;
@@ -34,9 +57,13 @@ pub mod plan;
 pub mod planner;
 pub mod reserve;
 pub mod scenario;
+pub mod simulate;
+pub mod state;
 pub mod validate;
 
 pub use error::{Error, FieldError, FieldErrors, Result};
+pub use event::Event;
 pub use plan::Plan;
 pub use planner::{PlanError, PlanOptions, Strategy, plan};
 pub use scenario::Scenario;
+pub use state::State;

@@ -143,14 +143,7 @@ pub fn bed_reserve(scenario: &Scenario) -> BedReserve {
             ]
         });
         for (t, night) in nights.iter_mut().enumerate() {
-            let date = scenario.date(t as u32);
-            let closed: u32 = ward
-                .closures
-                .iter()
-                .filter(|c| c.from <= date && date <= c.to)
-                .map(|c| c.beds)
-                .sum();
-            night.beds += ward.beds.saturating_sub(closed);
+            night.beds += ward.open_beds(scenario.date(t as u32));
         }
     }
     for patient in &scenario.inpatients {

@@ -101,6 +101,19 @@ pub struct Ward {
     pub closures: Vec<Closure>,
 }
 
+impl Ward {
+    /// Beds open on the night of `date`: `beds` less every closure covering that night.
+    pub fn open_beds(&self, date: NaiveDate) -> u32 {
+        let closed: u32 = self
+            .closures
+            .iter()
+            .filter(|c| c.from <= date && date <= c.to)
+            .map(|c| c.beds)
+            .sum();
+        self.beds.saturating_sub(closed)
+    }
+}
+
 /// `beds` beds closed for nights `from` through `to`, inclusive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Closure {

@@ -6,10 +6,12 @@
 //! is an [`Error::Syntax`] with line and column). The value is checked against the
 //! JSON Schema generated from the contract types ([`scenario_schema`], [`plan_schema`]),
 //! which finds every structural problem — wrong types, missing fields, bad dates,
-//! out-of-range numbers, unknown enum values — in one pass. Then, whenever the value
-//! still deserialises, [`validate_scenario`] adds the semantic problems the schema
-//! cannot express: cross references, duplicate ids and sessions, sessions outside the
-//! horizon, stays no site can hold. Unknown fields are ignored: the contract allows
+//! out-of-range numbers, unknown enum values — in one pass. Then [`validate_scenario`]
+//! adds the semantic problems the schema cannot express: cross references, duplicate
+//! ids and sessions, sessions outside the horizon, stays no site can hold. When the
+//! structure is too broken to deserialise, each broken field is first replaced by a
+//! placeholder of the right shape, so the semantic problems elsewhere are still
+//! reported in the same pass. Unknown fields are ignored: the contract allows
 //! extensions.
 //!
 //! The schema is the published one: `schemas/*.schema.json` at the repository root are
@@ -61,10 +63,149 @@ pub fn parse_scenario(text: &str) -> Result<Scenario> {
         Err(error) => {
             if errors.is_empty() {
                 errors.push(error);
+            } else {
+                errors.extend(semantic_errors_despite(&value, &errors));
             }
         }
     }
     Err(invalid(errors))
+}
+
+/// The semantic problems of a document whose structure is broken: each broken field is
+/// replaced by a placeholder of the right shape ([`repair`]), the repaired document is
+/// checked by [`validate_scenario`], and what that reports about the repaired fields
+/// themselves (or the list entries holding them) is dropped — so a bad date and a
+/// duplicate id elsewhere are reported together.
+fn semantic_errors_despite(value: &Value, structural: &[FieldError]) -> Vec<FieldError> {
+    let Some((fixed, patched)) = repair(&scenario_schema(), value) else {
+        return Vec::new();
+    };
+    let Ok(scenario) = deserialize::<Scenario>(&fixed) else {
+        return Vec::new();
+    };
+    let reported: HashSet<&str> = structural.iter().map(|e| e.path.as_str()).collect();
+    let calendar_patched = patched.iter().any(|p| p == "start" || p == "horizon_days");
+    // A placeholder may itself look wrong (a session dated 2000-01-01 lies outside the
+    // horizon): drop anything said about the list entry that holds a patched field.
+    let entries: Vec<&str> = patched
+        .iter()
+        .map(|p| p.rfind(']').map_or(p.as_str(), |i| &p[..=i]))
+        .collect();
+    validate_scenario(&scenario)
+        .into_iter()
+        .filter(|e| !reported.contains(e.path.as_str()))
+        .filter(|e| !entries.iter().any(|entry| e.path.starts_with(entry)))
+        .filter(|e| !(calendar_patched && e.message.contains("horizon")))
+        .collect()
+}
+
+/// Replaces every structurally broken field of `doc` with a placeholder the schema
+/// accepts (the lower bound of a range, the first allowed value, a padded list, …),
+/// in a few rounds since a fix can reveal a deeper problem (a missing field is first
+/// `null`, then a value of its type). Returns the repaired document and the field
+/// paths patched, or `None` when some problem has no placeholder.
+fn repair(schema: &Value, doc: &Value) -> Option<(Value, Vec<String>)> {
+    const PLACEHOLDER_DATE: &str = "2000-01-01";
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .ok()?;
+    let mut doc = doc.clone();
+    let mut patched = Vec::new();
+    for _round in 0..8 {
+        let mut fixes: Vec<(String, Option<String>, Value)> = Vec::new();
+        for error in validator.iter_errors(&doc) {
+            let pointer = error.instance_path().as_str().to_owned();
+            let instance = error.instance();
+            let fix = match error.kind() {
+                ValidationErrorKind::Required { property } => {
+                    let name = property.as_str()?.to_owned();
+                    (pointer, Some(name), Value::Null)
+                }
+                ValidationErrorKind::Type { kind } => {
+                    let wanted = match kind {
+                        TypeKind::Single(t) => t.to_string(),
+                        TypeKind::Multiple(set) => set.iter().next()?.to_string(),
+                    };
+                    let value = match wanted.as_str() {
+                        "string" => Value::from(""),
+                        "integer" | "number" => Value::from(1),
+                        "boolean" => Value::from(false),
+                        "array" => Value::Array(Vec::new()),
+                        "object" => Value::Object(serde_json::Map::new()),
+                        _ => Value::Null,
+                    };
+                    (pointer, None, value)
+                }
+                ValidationErrorKind::Format { .. } => {
+                    (pointer, None, Value::from(PLACEHOLDER_DATE))
+                }
+                ValidationErrorKind::Enum { options } => (
+                    pointer,
+                    None,
+                    Value::clone(options).as_array()?.first()?.clone(),
+                ),
+                ValidationErrorKind::OneOfNotValid { context }
+                | ValidationErrorKind::AnyOf { context } => {
+                    let first = context.iter().flatten().find_map(|e| match e.kind() {
+                        ValidationErrorKind::Constant { expected_value } => {
+                            Some(Value::clone(expected_value))
+                        }
+                        _ => None,
+                    })?;
+                    (pointer, None, first)
+                }
+                ValidationErrorKind::Constant { expected_value } => {
+                    (pointer, None, Value::clone(expected_value))
+                }
+                ValidationErrorKind::Minimum { limit } | ValidationErrorKind::Maximum { limit } => {
+                    (pointer, None, Value::clone(limit))
+                }
+                ValidationErrorKind::ExclusiveMinimum { limit } => {
+                    (pointer, None, Value::from(limit.as_f64()? + 0.5))
+                }
+                ValidationErrorKind::ExclusiveMaximum { limit } => {
+                    (pointer, None, Value::from(limit.as_f64()? - 0.5))
+                }
+                ValidationErrorKind::MinItems { limit } => {
+                    let mut items = instance.as_array()?.clone();
+                    let filler = items.last().cloned().unwrap_or(Value::from(0));
+                    items.resize(usize::try_from(*limit).ok()?, filler);
+                    (pointer, None, Value::Array(items))
+                }
+                ValidationErrorKind::MaxItems { limit } => {
+                    let mut items = instance.as_array()?.clone();
+                    items.truncate(usize::try_from(*limit).ok()?);
+                    (pointer, None, Value::Array(items))
+                }
+                ValidationErrorKind::MinLength { limit } => (
+                    pointer,
+                    None,
+                    Value::from("x".repeat(usize::try_from(*limit).ok()?)),
+                ),
+                _ => return None,
+            };
+            fixes.push(fix);
+        }
+        if fixes.is_empty() {
+            return Some((doc, patched));
+        }
+        for (pointer, field, value) in fixes {
+            let target = doc.pointer_mut(&pointer)?;
+            let path = match field {
+                Some(name) => {
+                    target.as_object_mut()?.insert(name.clone(), value);
+                    format!("{pointer}/{name}")
+                }
+                None => {
+                    *target = value;
+                    pointer
+                }
+            };
+            patched.push(pointer_to_path(&path, &doc));
+        }
+    }
+    None
 }
 
 /// Reads a `flow.plan/1` document: JSON syntax, structure and schema tag only.
@@ -1627,6 +1768,28 @@ mod tests {
         assert_problem(&errors, "wards[0].closures[0].beds", "closes 40 beds");
         // Each problem once, although the schema and the semantic checks both see some.
         assert_eq!(errors.len(), 7, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn broken_structure_does_not_hide_reference_problems() {
+        // A bad date, an unknown period and a missing field stop the document from
+        // deserialising; the duplicate id and unknown references must still be found.
+        let errors = problems_after(|v| {
+            set(v, "/start", json!("2026-02-30"));
+            set(v, "/theatres/0/sessions/0/period", json!("noon"));
+            v["wards"][1].as_object_mut().unwrap().remove("beds");
+            set(v, "/waiting_list/3/id", json!("c-000001"));
+            set(v, "/waiting_list/2/specialty", json!("dental"));
+            set(v, "/inpatients/0/ward", json!("nowhere"));
+        });
+        assert_problem(&errors, "start", "not a valid date");
+        assert_problem(&errors, "theatres[0].sessions[0].period", "unknown value");
+        assert_problem(&errors, "wards[1].beds", "missing required field");
+        assert_problem(&errors, "waiting_list[3].id", "duplicate case id");
+        assert_problem(&errors, "waiting_list[2].specialty", "unknown specialty");
+        assert_problem(&errors, "inpatients[0].ward", "unknown ward");
+        // Placeholders raise nothing of their own (no "outside the horizon" noise).
+        assert_eq!(errors.len(), 6, "{}", FieldErrors(errors.clone()));
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! `flowd`: the command line (and, later, the daemon) around flow-core.
+//! `flowd`: the command line and the daemon around flow-core.
 //!
 //! Every subcommand reads and writes the contract's JSON documents (`-` is standard
 //! input/output) and exits non-zero with a message naming the problem on bad input:
 //! 0 success, 1 the input was read but fails (invalid scenario, plan violations),
 //! 2 the input could not be read or the command line is wrong.
+//!
+//! `serve` is thin on purpose: it merges flags over the config file, sets up logging,
+//! binds the listener, prints `listening on ADDR`, and hands over to `flowd::run` with
+//! SIGTERM/SIGINT as the shutdown signal.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -11,9 +15,12 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use flow_core::generate::{GenerateOptions, Size};
+use flow_core::simulate::{SimOptions, Simulator, policy};
 use flow_core::{Plan, Scenario, check, validate};
 
+mod compare;
 mod io;
+mod simulate;
 mod summary;
 
 /// flow: emergency and elective patient-flow optimisation.
@@ -78,6 +85,52 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay the emergency and trauma stream against a plan many times (Monte Carlo)
+    /// and print what would happen, per run, with 95% confidence intervals: on-the-day
+    /// cancellations, patient-nights without a bed, A&E boarding hours and 12-hour
+    /// waits, trauma cases operated outside their urgency window, elective minutes done,
+    /// peak occupancy per pool. Runs in parallel; the figures depend only on the seed.
+    Simulate {
+        /// Scenario file (`-` for standard input).
+        scenario: String,
+        /// Plan file (`-` for standard input).
+        plan: String,
+        #[command(flatten)]
+        sim: SimArgs,
+        /// Number of replications.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: u64,
+        /// Print `{"runs": N, "figures": {"<name>": {"mean": .., "ci95": [lo, hi]}}}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare emergency policies on one trust: dedicated emergency theatres only,
+    /// flexible reserve inside elective lists only, the hybrid the scenario describes,
+    /// and a sweep of the bed reserve quantile. Each is planned (greedy), checked and
+    /// simulated; prints a table, and with --chart draws the trade-off between
+    /// cancellations, breaches and utilisation as an SVG.
+    Compare {
+        /// Scenario file (`-` for standard input).
+        scenario: String,
+        #[command(flatten)]
+        sim: SimArgs,
+        /// Replications per policy.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: u64,
+        /// Bed reserve quantiles to sweep (hybrid theatres), comma-separated, in (0, 1).
+        #[arg(long, value_delimiter = ',', default_value = "0.5,0.75,0.9,0.95,0.99")]
+        quantiles: Vec<f64>,
+        /// Write the trade-off chart (SVG) to this file.
+        #[arg(long)]
+        chart: Option<std::path::PathBuf>,
+        /// Print `{"runs": N, "policies": [{"name", …, "figures": {…}}]}` instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the live daemon: ingest events over HTTP, keep the state durable (SQLite in
+    /// --data-dir), re-plan when events change the picture, and serve the plan, the
+    /// state and Prometheus metrics. Stops cleanly on SIGTERM or SIGINT.
+    Serve(Box<ServeArgs>),
     /// The main job on an embedded default: generate a scenario, validate it, plan it
     /// and check the plan, writing both documents to a folder.
     Demo {
@@ -91,6 +144,104 @@ enum Command {
         #[arg(long, default_value = "flow-demo")]
         out: std::path::PathBuf,
     },
+}
+
+/// Simulation settings shared by `simulate` and `compare`.
+#[derive(Debug, Clone, clap::Args)]
+struct SimArgs {
+    /// Random seed: the same seed gives the same figures, whatever the thread count.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Emergency patients finding their pool full outlie to another pool of the same
+    /// site instead of boarding in A&E.
+    #[arg(long)]
+    outlying: bool,
+    /// Hour of the day (0–24) at which planned discharges happen.
+    #[arg(long, default_value_t = 8.0)]
+    discharge_hour: f64,
+    /// Current inpatients leave up to this many days before or after their expected
+    /// discharge date (uniformly); 0 = on the day.
+    #[arg(long, default_value_t = 0)]
+    inpatient_jitter_days: u32,
+}
+
+impl SimArgs {
+    fn options(&self) -> SimOptions {
+        SimOptions {
+            outlying: self.outlying,
+            discharge_hour: self.discharge_hour,
+            inpatient_jitter_days: self.inpatient_jitter_days,
+            ..SimOptions::with_seed(self.seed)
+        }
+    }
+}
+
+/// `flowd serve` flags; each mirrors the config file key of the same name
+/// (`--data-dir` ↔ `data_dir`) and wins over it.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// TOML config file (keys as the flags below, with underscores).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// Scenario the live state starts from (required here or in the config).
+    #[arg(long)]
+    scenario: Option<std::path::PathBuf>,
+    /// Directory of the event store (created if missing; required).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7878]; port 0 picks a free port.
+    #[arg(long)]
+    listen: Option<String>,
+    /// File holding the bearer token that writes, the audit trail and the full state
+    /// require. Without it the daemon only listens on loopback.
+    #[arg(long)]
+    token_file: Option<std::path::PathBuf>,
+    /// Accept unauthenticated writes on a non-loopback address.
+    #[arg(long)]
+    allow_open_writes: bool,
+    /// Quiet time after a change before re-planning, ms [default: 100].
+    #[arg(long)]
+    debounce_ms: Option<u64>,
+    /// Longest a change waits for a re-plan to start while changes keep coming, ms
+    /// [default: 500].
+    #[arg(long)]
+    max_delay_ms: Option<u64>,
+    /// Time limit of one solve, seconds [default: 30].
+    #[arg(long)]
+    solve_time_limit_s: Option<f64>,
+    /// Days whose bookings a re-plan keeps [default: 1].
+    #[arg(long)]
+    freeze_days: Option<u32>,
+    /// Events between state snapshots [default: 10000].
+    #[arg(long)]
+    snapshot_every: Option<u64>,
+    /// Largest request body, bytes [default: 4194304].
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
+    /// Most events in one request [default: 10000].
+    #[arg(long)]
+    max_events_per_request: Option<usize>,
+    /// Most events in one group commit [default: 50000].
+    #[arg(long)]
+    max_batch_events: Option<usize>,
+    /// Plan versions kept for `GET /v1/plan/changes` [default: 16].
+    #[arg(long)]
+    plan_history: Option<usize>,
+    /// Check every plan with the independent checker before serving it [default: true].
+    #[arg(long)]
+    verify_plans: Option<bool>,
+    /// Log format [default: text].
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormatArg>,
+    /// Log filter, e.g. `info` or `flowd=debug` [default: info].
+    #[arg(long)]
+    log: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -211,7 +362,179 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Err(Failure::Fails)
             }
         }
+        Command::Simulate {
+            scenario,
+            plan,
+            sim,
+            runs,
+            json,
+        } => {
+            let scenario = load_scenario(&scenario)?;
+            let plan_text = io::read_text(&plan)?;
+            let plan_doc: Plan =
+                validate::parse_plan(&plan_text).map_err(|e| anyhow::anyhow!("{plan}: {e}"))?;
+            let simulator = match Simulator::new(&scenario, &plan_doc, &sim.options()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("cannot simulate {plan}: {e}");
+                    return Err(Failure::Fails);
+                }
+            };
+            let bar = simulate::progress(runs, "simulating");
+            let outcomes = simulate::replicate_all(&simulator, runs, &bar);
+            bar.finish_and_clear();
+            let summary = simulator.summarise(&outcomes);
+            if json {
+                io::print_json(&simulate::summary_json(&summary))?;
+            } else {
+                let title = format!(
+                    "simulate {} × plan ({}): {} runs, seed {}",
+                    scenario.name, plan_doc.solver.backend, runs, sim.seed
+                );
+                print!("{}", simulate::summary_table(&title, &summary));
+            }
+            Ok(())
+        }
+        Command::Compare {
+            scenario,
+            sim,
+            runs,
+            quantiles,
+            chart,
+            json,
+        } => {
+            if let Some(q) = quantiles.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
+                return Err(anyhow::anyhow!("--quantiles: {q} is not in (0, 1)").into());
+            }
+            let scenario = load_scenario(&scenario)?;
+            let variants = policy::standard_variants(&scenario, &quantiles);
+            let rows = match compare::compare(&scenario, &variants, &sim.options(), runs) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    eprintln!("cannot simulate a policy's plan: {e}");
+                    return Err(Failure::Fails);
+                }
+            };
+            let title = format!(
+                "compare {}: {} policies × {} runs, seed {}",
+                scenario.name,
+                rows.len(),
+                runs,
+                sim.seed
+            );
+            if json {
+                io::print_json(&compare::json(&rows))?;
+            } else {
+                print!("{}", compare::table(&title, &rows));
+            }
+            if let Some(path) = chart {
+                compare::chart(&title, &rows, &path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Command::Demo { size, seed, out } => demo(size, seed, &out),
+        Command::Serve(args) => serve(*args),
+    }
+}
+
+/// Merges the flags over the config file (if any).
+fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
+    let mut c = match &args.config {
+        Some(path) => flowd::Config::load(path)?,
+        None => flowd::Config::default(),
+    };
+    macro_rules! flag {
+        ($($field:ident),*) => {$(
+            if let Some(v) = args.$field {
+                c.$field = v.into();
+            }
+        )*};
+    }
+    flag!(
+        listen,
+        debounce_ms,
+        max_delay_ms,
+        solve_time_limit_s,
+        freeze_days,
+        snapshot_every,
+        max_body_bytes,
+        max_events_per_request,
+        max_batch_events,
+        plan_history,
+        verify_plans,
+        log
+    );
+    if args.scenario.is_some() {
+        c.scenario = args.scenario;
+    }
+    if args.data_dir.is_some() {
+        c.data_dir = args.data_dir;
+    }
+    if args.token_file.is_some() {
+        c.token_file = args.token_file;
+    }
+    c.allow_open_writes |= args.allow_open_writes;
+    if let Some(f) = args.log_format {
+        c.log_format = match f {
+            LogFormatArg::Text => flowd::config::LogFormat::Text,
+            LogFormatArg::Json => flowd::config::LogFormat::Json,
+        };
+    }
+    c.check()?;
+    Ok(c)
+}
+
+fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let config = serve_config(args)?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .map_err(|e| anyhow::anyhow!("--log {}: {e}", config.log))?;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        flowd::config::LogFormat::Text => logs.init(),
+        flowd::config::LogFormat::Json => logs.json().init(),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("flowd")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        println!("listening on {addr}");
+        flowd::run(listener, config, shutdown_signal())
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
     }
 }
 

@@ -1,0 +1,538 @@
+//! Live events: the contract's event documents (`CONTRACT.md`, "Live events") as typed
+//! values, and reading them from JSON so that every problem names its field.
+//!
+//! An [`Event`] is one thing that happened in the trust — a patient admitted,
+//! discharged or moved, a trauma case taking theatre time, an elective case done,
+//! cancelled, listed or delisted, a ward opening or closing beds. Its `id` is the
+//! idempotency key and its `at` timestamp is the only clock the live state knows.
+//!
+//! Reading ([`parse_event`]) runs in two stages: the JSON value is turned into a typed
+//! event (wrong types, missing fields, unknown `type`, bad dates → a [`FieldError`] at
+//! the offending path), then the event is checked against the static facts of the
+//! scenario in a [`Catalog`] (wards, sites, specialties and bed kinds that exist, sane
+//! ranges). What depends on the live state — discharging a patient who is not in,
+//! listing a case twice — is not an input error: [`crate::state::State::apply`]
+//! records such an event as rejected, deterministically, so a replay agrees.
+//!
+//! Events are plain serde data: serialising one gives back the contract's shape (the
+//! `type` tag beside `id` and `at`), so the store keeps exactly what was sent.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{FieldError, FieldErrors};
+use crate::scenario::{Case, Scenario};
+
+/// Longest accepted event id, patient id or case id, in bytes.
+pub const MAX_ID_LEN: usize = 200;
+
+/// Most beds a `ward_beds` event may set.
+pub const MAX_WARD_BEDS: u32 = 10_000;
+
+/// Longest trauma case a `trauma_arrival` may estimate, in minutes (a day).
+pub const MAX_TRAUMA_MINUTES: u32 = 24 * 60;
+
+/// One live event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique id: the idempotency key (a repeated id is acknowledged, not applied).
+    pub id: String,
+    /// When it happened (RFC 3339); the live state's clock.
+    pub at: DateTime<FixedOffset>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened, by the contract's `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A patient took a bed.
+    Admit(Admit),
+    /// A patient left their bed.
+    Discharge(Discharge),
+    /// A patient moved to another ward.
+    Transfer(Transfer),
+    /// An emergency/trauma case arrived needing theatre time.
+    TraumaArrival(TraumaArrival),
+    /// An elective case was operated.
+    CaseDone(CaseRef),
+    /// An elective case was cancelled (it goes back on the waiting list).
+    CaseCancelled(CaseCancelled),
+    /// A ward's open beds changed for a run of nights.
+    WardBeds(WardBeds),
+    /// A case joined the waiting list.
+    Listed(Listed),
+    /// A case left the waiting list without surgery here.
+    Delisted(CaseRef),
+}
+
+/// Every event `type`, in the contract's order.
+pub const EVENT_TYPES: [&str; 9] = [
+    "admit",
+    "discharge",
+    "transfer",
+    "trauma_arrival",
+    "case_done",
+    "case_cancelled",
+    "ward_beds",
+    "listed",
+    "delisted",
+];
+
+impl EventKind {
+    /// The contract's `type` of this event (one of [`EVENT_TYPES`]).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::Admit(_) => "admit",
+            EventKind::Discharge(_) => "discharge",
+            EventKind::Transfer(_) => "transfer",
+            EventKind::TraumaArrival(_) => "trauma_arrival",
+            EventKind::CaseDone(_) => "case_done",
+            EventKind::CaseCancelled(_) => "case_cancelled",
+            EventKind::WardBeds(_) => "ward_beds",
+            EventKind::Listed(_) => "listed",
+            EventKind::Delisted(_) => "delisted",
+        }
+    }
+}
+
+/// How a patient came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// Through the emergency department or as trauma.
+    Emergency,
+    /// A planned admission.
+    Elective,
+}
+
+/// NCEPOD urgency of an emergency/trauma case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// Within minutes.
+    Immediate,
+    /// Within hours.
+    Urgent,
+    /// Within days.
+    Expedited,
+}
+
+/// `admit`: `patient` takes a bed in `ward` until `expected_discharge`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Admit {
+    /// Patient id.
+    pub patient: String,
+    /// Ward id.
+    pub ward: String,
+    /// Expected discharge day; the patient occupies the bed on nights before it.
+    pub expected_discharge: NaiveDate,
+    /// `emergency` or `elective`.
+    pub route: Route,
+    /// The waiting-list case the patient came in for (elective admissions).
+    #[serde(default)]
+    pub case: Option<String>,
+}
+
+/// `discharge`: `patient` leaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Discharge {
+    /// Patient id.
+    pub patient: String,
+}
+
+/// `transfer`: `patient` moves to `ward`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// Patient id.
+    pub patient: String,
+    /// Ward id moved to.
+    pub ward: String,
+}
+
+/// `trauma_arrival`: a case needing about `minutes_est` theatre minutes at `site`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraumaArrival {
+    /// Site id.
+    pub site: String,
+    /// Estimated theatre minutes.
+    pub minutes_est: u32,
+    /// NCEPOD urgency.
+    pub urgency: Urgency,
+}
+
+/// An event about one waiting-list case (`case_done`, `delisted`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRef {
+    /// Case id.
+    pub case: String,
+}
+
+/// `case_cancelled`: the case was not operated as planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseCancelled {
+    /// Case id.
+    pub case: String,
+    /// Why (free text, e.g. `no_bed`).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `ward_beds`: `ward` has `beds` open beds on nights `from` through `to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WardBeds {
+    /// Ward id.
+    pub ward: String,
+    /// Open beds on those nights (replacing the scenario's beds and closures).
+    pub beds: u32,
+    /// First night.
+    pub from: NaiveDate,
+    /// Last night (inclusive).
+    pub to: NaiveDate,
+}
+
+/// `listed`: a new waiting-list entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listed {
+    /// The case, as in a scenario's `waiting_list`.
+    pub case: Case,
+}
+
+/// The static facts of a scenario that events are checked against: the ids and names
+/// that exist. Built once; the live state never changes them.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    wards: BTreeSet<String>,
+    sites: BTreeSet<String>,
+    specialties: BTreeSet<String>,
+    kinds: BTreeSet<String>,
+}
+
+impl Catalog {
+    /// The catalog of `scenario`.
+    pub fn new(scenario: &Scenario) -> Self {
+        Catalog {
+            wards: scenario.wards.iter().map(|w| w.id.clone()).collect(),
+            sites: scenario.sites.iter().map(|s| s.id.clone()).collect(),
+            specialties: scenario.specialties.iter().cloned().collect(),
+            kinds: scenario.wards.iter().map(|w| w.kind.clone()).collect(),
+        }
+    }
+
+    /// Every problem of `event` against the scenario's static facts; empty means valid.
+    pub fn check(&self, event: &Event) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        id_field(&mut errors, "id", &event.id);
+        match &event.kind {
+            EventKind::Admit(a) => {
+                id_field(&mut errors, "patient", &a.patient);
+                self.ward(&mut errors, "ward", &a.ward);
+                if let Some(case) = &a.case {
+                    id_field(&mut errors, "case", case);
+                }
+            }
+            EventKind::Discharge(d) => id_field(&mut errors, "patient", &d.patient),
+            EventKind::Transfer(t) => {
+                id_field(&mut errors, "patient", &t.patient);
+                self.ward(&mut errors, "ward", &t.ward);
+            }
+            EventKind::TraumaArrival(t) => {
+                self.site(&mut errors, "site", &t.site);
+                if !(1..=MAX_TRAUMA_MINUTES).contains(&t.minutes_est) {
+                    errors.push(FieldError::new(
+                        "minutes_est",
+                        format!("must be between 1 and {MAX_TRAUMA_MINUTES}"),
+                    ));
+                }
+            }
+            EventKind::CaseDone(c) | EventKind::Delisted(c) => {
+                id_field(&mut errors, "case", &c.case);
+            }
+            EventKind::CaseCancelled(c) => id_field(&mut errors, "case", &c.case),
+            EventKind::WardBeds(w) => {
+                self.ward(&mut errors, "ward", &w.ward);
+                if w.beds > MAX_WARD_BEDS {
+                    errors.push(FieldError::new(
+                        "beds",
+                        format!("must be at most {MAX_WARD_BEDS}"),
+                    ));
+                }
+                if w.to < w.from {
+                    errors.push(FieldError::new(
+                        "to",
+                        format!("is before `from` ({})", w.from),
+                    ));
+                }
+            }
+            EventKind::Listed(l) => self.case(&mut errors, &l.case),
+        }
+        errors
+    }
+
+    fn ward(&self, errors: &mut Vec<FieldError>, path: &str, ward: &str) {
+        if !self.wards.contains(ward) {
+            errors.push(FieldError::new(path, format!("unknown ward `{ward}`")));
+        }
+    }
+
+    fn site(&self, errors: &mut Vec<FieldError>, path: &str, site: &str) {
+        if !self.sites.contains(site) {
+            errors.push(FieldError::new(path, format!("unknown site `{site}`")));
+        }
+    }
+
+    fn case(&self, errors: &mut Vec<FieldError>, case: &Case) {
+        id_field(errors, "case.id", &case.id);
+        if !self.specialties.contains(&case.specialty) {
+            errors.push(FieldError::new(
+                "case.specialty",
+                format!("unknown specialty `{}`", case.specialty),
+            ));
+        }
+        if case.duration_min == 0 {
+            errors.push(FieldError::new("case.duration_min", "must be at least 1"));
+        }
+        if let Some(site) = &case.site {
+            self.site(errors, "case.site", site);
+        }
+        for (i, seg) in case.stay.iter().enumerate() {
+            if !self.kinds.contains(&seg.kind) {
+                errors.push(FieldError::new(
+                    format!("case.stay[{i}].kind"),
+                    format!("no ward has bed kind `{}`", seg.kind),
+                ));
+            }
+            if seg.nights == 0 {
+                errors.push(FieldError::new(
+                    format!("case.stay[{i}].nights"),
+                    "must be at least 1",
+                ));
+            }
+        }
+    }
+}
+
+fn id_field(errors: &mut Vec<FieldError>, path: &str, id: &str) {
+    if id.is_empty() {
+        errors.push(FieldError::new(path, "must not be empty"));
+    } else if id.len() > MAX_ID_LEN {
+        errors.push(FieldError::new(
+            path,
+            format!("is longer than {MAX_ID_LEN} bytes"),
+        ));
+    }
+}
+
+/// Reads one event from a JSON value and checks it against `catalog`.
+///
+/// Returns every problem found, each at its field path relative to the event
+/// (`ward`, `case.stay[0].kind`); callers reading an array prefix `[i].`.
+pub fn parse_event(value: &Value, catalog: &Catalog) -> Result<Event, FieldErrors> {
+    let event = read_event(value).map_err(|e| FieldErrors(vec![e]))?;
+    let errors = catalog.check(&event);
+    if errors.is_empty() {
+        Ok(event)
+    } else {
+        Err(FieldErrors(errors))
+    }
+}
+
+/// Reads the typed event, without the catalog checks.
+fn read_event(value: &Value) -> Result<Event, FieldError> {
+    let Some(object) = value.as_object() else {
+        return Err(FieldError::new("", "an event must be a JSON object"));
+    };
+    let id = match object.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(FieldError::new("id", "must be a string")),
+        None => return Err(FieldError::new("id", "missing (the idempotency key)")),
+    };
+    let at = match object.get("at") {
+        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s).map_err(|e| {
+            FieldError::new(
+                "at",
+                format!("not an RFC 3339 timestamp ({e}), e.g. 2026-12-07T08:15:00Z"),
+            )
+        })?,
+        Some(_) => return Err(FieldError::new("at", "must be an RFC 3339 string")),
+        None => return Err(FieldError::new("at", "missing (RFC 3339 timestamp)")),
+    };
+    let kind = match object.get("type").and_then(Value::as_str) {
+        Some("admit") => EventKind::Admit(payload(value)?),
+        Some("discharge") => EventKind::Discharge(payload(value)?),
+        Some("transfer") => EventKind::Transfer(payload(value)?),
+        Some("trauma_arrival") => EventKind::TraumaArrival(payload(value)?),
+        Some("case_done") => EventKind::CaseDone(payload(value)?),
+        Some("case_cancelled") => EventKind::CaseCancelled(payload(value)?),
+        Some("ward_beds") => EventKind::WardBeds(payload(value)?),
+        Some("listed") => EventKind::Listed(payload(value)?),
+        Some("delisted") => EventKind::Delisted(payload(value)?),
+        Some(other) => {
+            return Err(FieldError::new(
+                "type",
+                format!(
+                    "unknown event type `{other}` (known: {})",
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+        None => {
+            return Err(FieldError::new(
+                "type",
+                format!(
+                    "missing or not a string (one of: {})",
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    };
+    Ok(Event { id, at, kind })
+}
+
+/// Deserialises an event's payload, locating any error at its field path. A missing
+/// field is reported at the field itself (`case.duration_min`), not at its parent.
+fn payload<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let mut path = if path == "." { String::new() } else { path };
+        let message = e.into_inner().to_string();
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(field);
+        }
+        FieldError::new(path, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::generate::{GenerateOptions, Size, generate};
+
+    fn catalog() -> (Scenario, Catalog) {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 1));
+        let c = Catalog::new(&s);
+        (s, c)
+    }
+
+    fn errors(value: Value) -> Vec<String> {
+        let (_, c) = catalog();
+        match parse_event(&value, &c) {
+            Ok(e) => panic!("accepted {e:?}"),
+            Err(FieldErrors(errs)) => errs.into_iter().map(|e| e.path).collect(),
+        }
+    }
+
+    #[test]
+    fn contract_examples_parse_and_round_trip() {
+        let (s, c) = catalog();
+        let ward = &s.wards[0].id;
+        let site = &s.sites[0].id;
+        let case = serde_json::to_value(&s.waiting_list[0]).unwrap();
+        let examples = [
+            json!({"id":"e-1","at":"2026-12-07T08:15:00Z","type":"admit","patient":"p-77",
+                   "ward": ward,"expected_discharge":"2026-12-10","route":"emergency","case":null}),
+            json!({"id":"e-2","at":"2026-12-07T09:00:00Z","type":"discharge","patient":"p-77"}),
+            json!({"id":"e-3","at":"2026-12-07T09:05:00Z","type":"transfer","patient":"p-78","ward":ward}),
+            json!({"id":"e-4","at":"2026-12-07T09:10:00Z","type":"trauma_arrival","site":site,
+                   "minutes_est":120,"urgency":"urgent"}),
+            json!({"id":"e-5","at":"2026-12-07T11:00:00Z","type":"case_done","case":"c-000001"}),
+            json!({"id":"e-6","at":"2026-12-07T07:30:00Z","type":"case_cancelled","case":"c-000002","reason":"no_bed"}),
+            json!({"id":"e-7","at":"2026-12-07T06:00:00+01:00","type":"ward_beds","ward":ward,"beds":24,
+                   "from":"2026-12-08","to":"2026-12-09"}),
+            json!({"id":"e-8","at":"2026-12-07T10:00:00Z","type":"listed","case": case}),
+            json!({"id":"e-9","at":"2026-12-07T10:01:00Z","type":"delisted","case":"c-000009"}),
+        ];
+        for (i, v) in examples.iter().enumerate() {
+            let e = parse_event(v, &c).unwrap_or_else(|err| panic!("{v}: {err}"));
+            assert_eq!(e.kind.type_name(), EVENT_TYPES[i]);
+            // Serialising gives the contract shape back, and it reads again.
+            let back = serde_json::to_value(&e).unwrap();
+            assert_eq!(back["type"], v["type"]);
+            assert_eq!(parse_event(&back, &c).unwrap(), e);
+            let typed: Event = serde_json::from_value(back).unwrap();
+            assert_eq!(typed, e);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let (s, _) = catalog();
+        let ward = s.wards[0].id.clone();
+        assert_eq!(errors(json!(42)), [""]);
+        assert_eq!(
+            errors(json!({"at":"2026-12-07T08:00:00Z","type":"discharge"})),
+            ["id"]
+        );
+        assert_eq!(
+            errors(json!({"id":"x","at":"yesterday","type":"discharge"})),
+            ["at"]
+        );
+        assert_eq!(
+            errors(json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"dance"})),
+            ["type"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"admit","patient":"p",
+                          "expected_discharge":"2026-12-09","route":"emergency"})
+            ),
+            ["ward"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"admit","patient":"p","ward":ward,
+                          "expected_discharge":"2026-12-09","route":"helicopter"})
+            ),
+            ["route"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"transfer","patient":"p","ward":"nowhere"})
+            ),
+            ["ward"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"ward_beds","ward":ward,"beds":-1,
+                          "from":"2026-12-08","to":"2026-12-09"})
+            ),
+            ["beds"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"ward_beds","ward":ward,"beds":3,
+                          "from":"2026-12-08","to":"2026-12-01"})
+            ),
+            ["to"]
+        );
+        let mut case = serde_json::to_value(&s.waiting_list[0]).unwrap();
+        case["stay"] = json!([{"kind": "spa", "nights": 2}]);
+        assert_eq!(
+            errors(json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"listed","case":case})),
+            ["case.stay[0].kind"]
+        );
+        case["stay"] = json!([{"kind": "spa"}]);
+        assert_eq!(
+            errors(json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"listed","case":case})),
+            ["case.stay[0].nights"]
+        );
+        assert_eq!(
+            errors(json!({"id":"","at":"2026-12-07T08:00:00Z","type":"discharge","patient":"p"})),
+            ["id"]
+        );
+    }
+}

@@ -1,0 +1,1242 @@
+//! The engine: one thread owns the live state and the store; one task re-plans.
+//!
+//! **State owner** (a dedicated OS thread, `flowd-state`): the only code that touches
+//! the [`State`] and the [`Store`]. It takes [`Command`]s from an mpsc queue; every
+//! ingest request that is waiting when it wakes up joins one batch (group commit).
+//! For a batch it looks up which ids are already stored (duplicates are acknowledged
+//! with their first outcome and not applied again), applies the new events in order
+//! to its private state to learn each one's outcome, appends them all in one durable
+//! transaction, and only then answers the requests, publishes a fresh [`StateView`]
+//! and tells the re-plan worker the plan is stale. If the commit fails, nothing is
+//! acknowledged and the state is reloaded from the store (the same path as a restart),
+//! so the state never holds an event the store does not. Every
+//! `snapshot_every` events it writes a snapshot of the state beside the trail.
+//!
+//! **Re-plan worker** (a tokio task): waits for "stale", lets a burst settle
+//! (`debounce`, but never longer than `max_delay` after the first change), asks the
+//! owner for the planning problem of the moment, solves it on the blocking pool under
+//! a time limit, checks the plan with the independent checker, and publishes it
+//! through a `watch` channel as one `Arc` with the next `version`. Until then, and
+//! whenever a solve fails, times out or is refused by the checker, the last good plan
+//! stays published (and the worker tries again after a backoff, even if nothing new
+//! arrives).
+//!
+//! The planner is called in exactly one place, [`plan`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use chrono::NaiveDate;
+use flow_core::event::{Catalog, Event, parse_event};
+use flow_core::plan::Plan;
+use flow_core::scenario::{Period, Scenario};
+use flow_core::state::{Outcome, Rejection, State, WardView};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::metrics::{
+    EventsIngested, Metrics, PlanFigures, PlanPublished, SolveCompleted, SolveStatus,
+    StoreCommitFailed, StoreCommitted,
+};
+use crate::store::{NewEvent, Snapshot, Store, StoreError, StoredEvent};
+
+/// Meta key holding the scenario a store belongs to.
+const META_SCENARIO: &str = "scenario";
+/// Meta key holding the last published plan version.
+const META_PLAN_VERSION: &str = "plan_version";
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store belongs to another scenario.
+    #[error(
+        "the data directory belongs to another scenario (`{stored}`); use a new --data-dir or the scenario it was started with"
+    )]
+    ScenarioMismatch {
+        /// Name of the stored scenario.
+        stored: String,
+    },
+    /// A stored event or snapshot does not read back.
+    #[error("recovery failed at event {seq}: {message}")]
+    Replay {
+        /// Sequence number of the event.
+        seq: u64,
+        /// What went wrong.
+        message: String,
+    },
+    /// The engine is stopping or has stopped.
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+    /// The store could not commit; nothing of the request was stored.
+    #[error("the event store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// How the engine runs (from the daemon's configuration).
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Quiet time after a change before re-planning.
+    pub debounce: Duration,
+    /// Longest a change waits for a re-plan to start while changes keep coming.
+    pub max_delay: Duration,
+    /// Time limit of one solve.
+    pub time_limit: Duration,
+    /// Days from the current day whose bookings a re-plan keeps (planner option).
+    pub freeze_days: u32,
+    /// Events between snapshots.
+    pub snapshot_every: u64,
+    /// Most events in one group commit.
+    pub max_batch_events: usize,
+    /// Plan versions kept for `GET /v1/plan/changes`.
+    pub plan_history: usize,
+    /// Check every plan with the independent checker before serving it.
+    pub verify_plans: bool,
+    /// The planner: [`plan`] (tests substitute one that fails or runs late).
+    pub planner: Planner,
+}
+
+/// The signature of the one planner call: the problem, the plan being served, options.
+pub type Planner = fn(&Scenario, Option<&Plan>, &PlanSettings) -> Result<Plan, SolveError>;
+
+/// An event received over some ingest channel, checked and ready to store.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The typed event.
+    pub event: Event,
+    /// The event as sent (one JSON object), stored verbatim in the trail.
+    pub body: String,
+}
+
+/// A batch of events from one request.
+#[derive(Debug)]
+pub struct Ingest {
+    /// The events, in request order.
+    pub events: Vec<Incoming>,
+    /// Who sent them (`http:<peer>`).
+    pub source: String,
+    /// When the request arrived (for the event-to-plan latency).
+    pub received: Instant,
+    /// Where the acknowledgements go, once durable.
+    pub reply: oneshot::Sender<Result<Vec<Ack>, EngineError>>,
+}
+
+/// The acknowledgement of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    /// Event id.
+    pub id: String,
+    /// Its place in the audit trail.
+    pub seq: u64,
+    /// What became of it.
+    pub outcome: AckOutcome,
+}
+
+/// What became of an acknowledged event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckOutcome {
+    /// Stored and applied.
+    Applied,
+    /// Stored; the state rejected it (it changed nothing).
+    Rejected(Rejection),
+    /// Already stored earlier (same id); not applied again. Carries the first outcome.
+    Duplicate(String),
+}
+
+/// What the re-plan worker plans from.
+#[derive(Debug)]
+pub struct PlanInput {
+    /// The planning problem of the moment.
+    pub scenario: Scenario,
+    /// The last event it includes.
+    pub seq: u64,
+    /// Arrival times of the changes not yet in a published plan.
+    pub pending: Vec<Instant>,
+}
+
+/// A request to the state owner.
+#[derive(Debug)]
+pub enum Command {
+    /// Store and apply events.
+    Ingest(Ingest),
+    /// Hand over the planning problem of the moment.
+    PlanInput(oneshot::Sender<PlanInput>),
+    /// A copy of the whole state.
+    FullState(oneshot::Sender<State>),
+    /// Read the audit trail.
+    ReadEvents {
+        /// After this sequence number.
+        after: u64,
+        /// At most this many.
+        limit: usize,
+        /// The answer.
+        reply: oneshot::Sender<Result<Vec<StoredEvent>, EngineError>>,
+    },
+    /// Remember the last published plan version.
+    RecordPlanVersion(u64),
+}
+
+/// A summary of the state, published after every commit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StateView {
+    /// Events applied.
+    pub events_applied: u64,
+    /// Events stored but rejected by the state.
+    pub events_rejected: u64,
+    /// Sequence number of the last stored event.
+    pub last_seq: u64,
+    /// Latest event timestamp (the state's clock).
+    pub now: Option<String>,
+    /// Day 0 of the current planning horizon.
+    #[schema(value_type = String)]
+    pub today: NaiveDate,
+    /// Wards tonight.
+    #[schema(value_type = Vec<Object>)]
+    pub wards: Vec<WardView>,
+    /// Cases waiting, per priority (P1a, P1b, P2, P3, P4).
+    #[schema(value_type = Vec<u64>)]
+    pub waiting_by_priority: [u64; 5],
+    /// Cases waiting.
+    pub waiting_list: usize,
+    /// Cases whose patient is in hospital for them.
+    pub admitted_cases: usize,
+    /// Patients in a bed.
+    pub inpatients: usize,
+    /// Trauma theatre minutes used today, per site.
+    pub trauma_today: BTreeMap<String, u32>,
+    /// Cases done since the start.
+    pub cases_done: u64,
+    /// Cases cancelled since the start.
+    pub cases_cancelled: u64,
+}
+
+impl StateView {
+    fn of(state: &State, last_seq: u64) -> Self {
+        let counts = state.counts();
+        StateView {
+            events_applied: counts.applied,
+            events_rejected: counts.rejected,
+            last_seq,
+            now: state.now().map(|t| t.to_rfc3339()),
+            today: state.plan_start(),
+            wards: state.wards(),
+            waiting_by_priority: state.waiting_by_priority(),
+            waiting_list: state.waiting_len(),
+            admitted_cases: state.admitted_len(),
+            inpatients: state.inpatients_len(),
+            trauma_today: state.trauma_today(),
+            cases_done: counts.cases_done,
+            cases_cancelled: counts.cases_cancelled,
+        }
+    }
+}
+
+/// Where a case is booked in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Booking {
+    /// Theatre id.
+    pub theatre: String,
+    /// Session date.
+    #[schema(value_type = String)]
+    pub date: NaiveDate,
+    /// `am`, `pm` or `eve`.
+    #[schema(value_type = String)]
+    pub period: Period,
+}
+
+/// Every booked case of a plan and where.
+pub type Bookings = BTreeMap<String, Booking>;
+
+/// A plan as served: the plan, its JSON, and its bookings (for diffs).
+#[derive(Debug)]
+pub struct Published {
+    /// The plan (with `version` and `generated_at`).
+    pub plan: Arc<Plan>,
+    /// The plan serialised once, served as is.
+    pub json: Bytes,
+    /// Its bookings.
+    pub bookings: Arc<Bookings>,
+    /// The last event it includes.
+    pub seq: u64,
+}
+
+/// Recent plans' bookings, newest last, for `GET /v1/plan/changes`.
+#[derive(Debug, Default)]
+pub struct History {
+    plans: VecDeque<(u64, Arc<Bookings>)>,
+}
+
+impl History {
+    /// The bookings of plan `version`, if still kept.
+    pub fn get(&self, version: u64) -> Option<Arc<Bookings>> {
+        self.plans
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Oldest version kept.
+    pub fn oldest(&self) -> Option<u64> {
+        self.plans.front().map(|(v, _)| *v)
+    }
+
+    fn push(&mut self, version: u64, bookings: Arc<Bookings>, keep: usize) {
+        self.plans.push_back((version, bookings));
+        while self.plans.len() > keep.max(1) {
+            self.plans.pop_front();
+        }
+    }
+}
+
+/// The handles the API needs: the command queue and the published views.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    /// Requests to the state owner.
+    pub commands: mpsc::Sender<Command>,
+    /// The plan being served (`None` until the first one).
+    pub plan: watch::Receiver<Option<Arc<Published>>>,
+    /// The latest state summary.
+    pub view: watch::Receiver<Arc<StateView>>,
+    /// Recent plans, for diffs.
+    pub history: Arc<Mutex<History>>,
+    /// Whether a change is waiting for a re-plan.
+    pub stale: watch::Receiver<u64>,
+}
+
+/// The running engine: the handle plus what it takes to stop it.
+#[derive(Debug)]
+pub struct Engine {
+    handle: EngineHandle,
+    owner: std::thread::JoinHandle<()>,
+    worker: tokio::task::JoinHandle<()>,
+    stop_worker: watch::Sender<bool>,
+}
+
+/// What recovery found in the store.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The state after every stored event.
+    pub state: State,
+    /// The last stored event.
+    pub last_seq: u64,
+    /// Events replayed after the latest snapshot.
+    pub since_snapshot: u64,
+    /// The last published plan version.
+    pub plan_version: u64,
+}
+
+/// Binds `store` to `scenario` (refusing a store that belongs to another) and
+/// recovers the state: the latest snapshot, then every event after it, in order.
+/// Blocking.
+pub fn recover(
+    store: &mut dyn Store,
+    scenario: &Scenario,
+    catalog: &Catalog,
+) -> Result<Recovered, EngineError> {
+    let text = serde_json::to_string(scenario).map_err(|e| EngineError::Replay {
+        seq: 0,
+        message: e.to_string(),
+    })?;
+    match store.meta(META_SCENARIO)? {
+        None => store.set_meta(META_SCENARIO, &text)?,
+        Some(stored) if stored == text => {}
+        Some(stored) => {
+            let name = serde_json::from_str::<Scenario>(&stored)
+                .map(|s| s.name)
+                .unwrap_or_else(|_| "unreadable".into());
+            return Err(EngineError::ScenarioMismatch { stored: name });
+        }
+    }
+    let (mut state, snapshot_seq) = match store.latest_snapshot()? {
+        Some(snap) => {
+            let state: State =
+                serde_json::from_str(&snap.state).map_err(|e| EngineError::Replay {
+                    seq: snap.seq,
+                    message: format!("snapshot does not read back: {e}"),
+                })?;
+            (state, snap.seq)
+        }
+        None => (State::new(scenario.clone()), 0),
+    };
+    let mut last_seq = snapshot_seq;
+    let mut mismatches = 0u64;
+    store.replay(snapshot_seq, &mut |stored| {
+        let value: serde_json::Value = serde_json::from_str(&stored.body)
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", stored.seq)))?;
+        let event = parse_event(&value, catalog)
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", stored.seq)))?;
+        let change = state.apply(&event);
+        if change.outcome.as_str() != stored.outcome {
+            mismatches += 1;
+        }
+        last_seq = stored.seq;
+        Ok(())
+    })?;
+    if mismatches > 0 {
+        tracing::warn!(
+            mismatches,
+            "replayed events whose outcome differs from the one recorded"
+        );
+    }
+    let plan_version = store
+        .meta(META_PLAN_VERSION)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    tracing::info!(
+        snapshot_seq,
+        replayed = last_seq - snapshot_seq,
+        last_seq,
+        "state recovered"
+    );
+    Ok(Recovered {
+        state,
+        last_seq,
+        since_snapshot: last_seq - snapshot_seq,
+        plan_version,
+    })
+}
+
+impl Engine {
+    /// Recovers the state from `store` and starts the owner thread and the worker.
+    /// Must be called inside a tokio runtime; recovery itself runs on the blocking pool.
+    pub async fn start(
+        store: Box<dyn Store>,
+        scenario: Arc<Scenario>,
+        catalog: Arc<Catalog>,
+        metrics: Metrics,
+        settings: EngineSettings,
+    ) -> Result<Engine, EngineError> {
+        let (sc, cat) = (scenario.clone(), catalog.clone());
+        let mut store = store;
+        let (store, recovered) = tokio::task::spawn_blocking(move || {
+            recover(&mut *store, &sc, &cat).map(|r| (store, r))
+        })
+        .await
+        .map_err(|e| EngineError::Unavailable(format!("recovery task failed: {e}")))??;
+
+        let (commands, rx) = mpsc::channel(1024);
+        let (view_tx, view) = watch::channel(Arc::new(StateView::of(
+            &recovered.state,
+            recovered.last_seq,
+        )));
+        let (stale_tx, stale) = watch::channel(0u64);
+        let (plan_tx, plan) = watch::channel(None);
+        let (stop_worker, stop_rx) = watch::channel(false);
+        let history = Arc::new(Mutex::new(History::default()));
+
+        let owner = Owner {
+            store,
+            state: recovered.state,
+            scenario,
+            catalog,
+            last_seq: recovered.last_seq,
+            since_snapshot: recovered.since_snapshot,
+            pending: Vec::new(),
+            view_tx,
+            stale_tx,
+            metrics: metrics.clone(),
+            settings: settings.clone(),
+        };
+        let owner = std::thread::Builder::new()
+            .name("flowd-state".into())
+            .spawn(move || owner.run(rx))
+            .map_err(|e| EngineError::Unavailable(format!("cannot start the state thread: {e}")))?;
+
+        let worker = tokio::spawn(replan_worker(Worker {
+            commands: commands.clone(),
+            stale: stale.clone(),
+            plan_tx,
+            history: history.clone(),
+            metrics,
+            settings,
+            stop: stop_rx,
+            version: recovered.plan_version,
+        }));
+
+        Ok(Engine {
+            handle: EngineHandle {
+                commands,
+                plan,
+                view,
+                history,
+                stale,
+            },
+            owner,
+            worker,
+            stop_worker,
+        })
+    }
+
+    /// The handle the API uses.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
+    /// Stops the worker (a solve in progress finishes first), then lets the state
+    /// owner finish every queued request, write a final snapshot and close the store.
+    /// Every other [`EngineHandle`] must have been dropped for the owner to stop.
+    pub async fn shutdown(self) {
+        let _ = self.stop_worker.send(true);
+        let _ = self.worker.await;
+        drop(self.handle);
+        let owner = self.owner;
+        let _ = tokio::task::spawn_blocking(move || owner.join()).await;
+    }
+}
+
+/// The state owner: the only holder of the state and the store.
+struct Owner {
+    store: Box<dyn Store>,
+    state: State,
+    scenario: Arc<Scenario>,
+    catalog: Arc<Catalog>,
+    last_seq: u64,
+    since_snapshot: u64,
+    /// Arrival times of committed changes not yet handed to the worker.
+    pending: Vec<Instant>,
+    view_tx: watch::Sender<Arc<StateView>>,
+    stale_tx: watch::Sender<u64>,
+    metrics: Metrics,
+    settings: EngineSettings,
+}
+
+/// One new event of a batch, waiting for the commit.
+struct Row {
+    /// Request index in the batch.
+    req: usize,
+    /// Event index in the request.
+    idx: usize,
+    outcome: &'static str,
+    reason: Option<&'static str>,
+    seq: u64,
+    at: String,
+}
+
+/// Most pending-change arrival times kept for the latency metric.
+const MAX_PENDING: usize = 10_000;
+
+impl Owner {
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut ingests = Vec::new();
+            let mut others = Vec::new();
+            let mut events = 0usize;
+            let mut next = Some(first);
+            while let Some(cmd) = next.take() {
+                match cmd {
+                    Command::Ingest(i) => {
+                        events += i.events.len();
+                        ingests.push(i);
+                    }
+                    other => others.push(other),
+                }
+                if events < self.settings.max_batch_events {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if !ingests.is_empty() {
+                self.commit(ingests);
+            }
+            for cmd in others {
+                self.handle(cmd);
+            }
+            if self.since_snapshot >= self.settings.snapshot_every.max(1) {
+                self.snapshot();
+            }
+        }
+        if self.since_snapshot > 0 {
+            self.snapshot();
+        }
+        tracing::info!(last_seq = self.last_seq, "state owner stopped");
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Ingest(_) => {}
+            Command::PlanInput(reply) => {
+                let input = PlanInput {
+                    scenario: self.state.scenario(),
+                    seq: self.last_seq,
+                    pending: std::mem::take(&mut self.pending),
+                };
+                let _ = reply.send(input);
+            }
+            Command::FullState(reply) => {
+                let _ = reply.send(self.state.clone());
+            }
+            Command::ReadEvents {
+                after,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(self.store.read(after, limit).map_err(EngineError::from));
+            }
+            Command::RecordPlanVersion(v) => {
+                if let Err(e) = self.store.set_meta(META_PLAN_VERSION, &v.to_string()) {
+                    tracing::warn!(error = %e, "could not record the plan version");
+                }
+            }
+        }
+    }
+
+    /// Group commit of every request in `batch`.
+    fn commit(&mut self, batch: Vec<Ingest>) {
+        let ids: Vec<&str> = batch
+            .iter()
+            .flat_map(|i| i.events.iter().map(|e| e.event.id.as_str()))
+            .collect();
+        let existing = match self.store.find_existing(&ids) {
+            Ok(found) => found,
+            Err(e) => return self.fail(batch, e),
+        };
+        let received_at = chrono::Utc::now().to_rfc3339();
+        let mut seq = self.last_seq;
+        let mut acks: Vec<Vec<Ack>> = Vec::with_capacity(batch.len());
+        let mut rows: Vec<Row> = Vec::new();
+        let mut in_batch: HashMap<&str, (u64, &'static str)> = HashMap::new();
+        let mut stale = false;
+        let mut counts: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
+        let mut stale_arrivals = Vec::new();
+        for (r, req) in batch.iter().enumerate() {
+            let mut req_acks = Vec::with_capacity(req.events.len());
+            let mut req_stale = false;
+            for (k, inc) in req.events.iter().enumerate() {
+                let id = inc.event.id.as_str();
+                let kind = inc.event.kind.type_name();
+                if let Some(found) = existing.get(id) {
+                    req_acks.push(Ack {
+                        id: id.to_string(),
+                        seq: found.seq,
+                        outcome: AckOutcome::Duplicate(found.outcome.clone()),
+                    });
+                    *counts.entry((kind, "duplicate")).or_default() += 1;
+                    continue;
+                }
+                if let Some(&(s, outcome)) = in_batch.get(id) {
+                    req_acks.push(Ack {
+                        id: id.to_string(),
+                        seq: s,
+                        outcome: AckOutcome::Duplicate(outcome.to_string()),
+                    });
+                    *counts.entry((kind, "duplicate")).or_default() += 1;
+                    continue;
+                }
+                let change = self.state.apply(&inc.event);
+                seq += 1;
+                let outcome = change.outcome.as_str();
+                let reason = match change.outcome {
+                    Outcome::Applied => None,
+                    Outcome::Rejected(why) => Some(why.as_str()),
+                };
+                in_batch.insert(id, (seq, outcome));
+                rows.push(Row {
+                    req: r,
+                    idx: k,
+                    outcome,
+                    reason,
+                    seq,
+                    at: inc.event.at.to_rfc3339(),
+                });
+                req_acks.push(Ack {
+                    id: id.to_string(),
+                    seq,
+                    outcome: match change.outcome {
+                        Outcome::Applied => AckOutcome::Applied,
+                        Outcome::Rejected(why) => AckOutcome::Rejected(why),
+                    },
+                });
+                *counts.entry((kind, outcome)).or_default() += 1;
+                req_stale |= change.stale;
+            }
+            if req_stale {
+                stale = true;
+                stale_arrivals.push(req.received);
+            }
+            acks.push(req_acks);
+        }
+
+        if !rows.is_empty() {
+            let new: Vec<NewEvent<'_>> = rows
+                .iter()
+                .map(|row| {
+                    let inc = &batch[row.req].events[row.idx];
+                    NewEvent {
+                        seq: row.seq,
+                        event_id: &inc.event.id,
+                        kind: inc.event.kind.type_name(),
+                        at: &row.at,
+                        received_at: &received_at,
+                        source: &batch[row.req].source,
+                        body: &inc.body,
+                        outcome: row.outcome,
+                        reason: row.reason,
+                    }
+                })
+                .collect();
+            let started = Instant::now();
+            let result = self.store.append(&new);
+            let duration = started.elapsed();
+            drop(new);
+            if let Err(e) = result {
+                return self.fail(batch, e);
+            }
+            StoreCommitted {
+                events: rows.len(),
+                requests: batch.len(),
+                duration,
+            }
+            .emit(&self.metrics);
+        }
+
+        // Durable: now the world may know.
+        self.since_snapshot += seq - self.last_seq;
+        self.last_seq = seq;
+        for ((kind, outcome), count) in counts {
+            EventsIngested {
+                kind,
+                outcome,
+                count,
+            }
+            .emit(&self.metrics);
+        }
+        // The view first, so a sender reading after its acknowledgement sees its write.
+        if !rows.is_empty() {
+            self.view_tx
+                .send_replace(Arc::new(StateView::of(&self.state, self.last_seq)));
+        }
+        for (req, req_acks) in batch.into_iter().zip(acks) {
+            let _ = req.reply.send(Ok(req_acks));
+        }
+        if stale {
+            if self.pending.len() < MAX_PENDING {
+                let room = MAX_PENDING - self.pending.len();
+                self.pending.extend(stale_arrivals.into_iter().take(room));
+            }
+            self.stale_tx.send_modify(|g| *g += 1);
+        }
+    }
+
+    /// A commit failed: refuse every request of the batch and reload the state from
+    /// the store, so it holds exactly what is durable.
+    fn fail(&mut self, batch: Vec<Ingest>, error: StoreError) {
+        StoreCommitFailed { error: &error }.emit(&self.metrics);
+        for req in batch {
+            let _ = req
+                .reply
+                .send(Err(EngineError::Unavailable(error.to_string())));
+        }
+        match recover(&mut *self.store, &self.scenario, &self.catalog) {
+            Ok(r) => {
+                self.state = r.state;
+                self.last_seq = r.last_seq;
+                self.since_snapshot = r.since_snapshot;
+            }
+            Err(e) => {
+                // Keep serving reads; the next batch retries the store.
+                tracing::error!(error = %e, "could not reload the state after a failed commit");
+            }
+        }
+    }
+
+    fn snapshot(&mut self) {
+        let started = Instant::now();
+        let state = match serde_json::to_string(&self.state) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialise a snapshot");
+                return;
+            }
+        };
+        let snap = Snapshot {
+            seq: self.last_seq,
+            state,
+        };
+        match self
+            .store
+            .put_snapshot(&snap, &chrono::Utc::now().to_rfc3339())
+        {
+            Ok(()) => {
+                tracing::info!(
+                    seq = snap.seq,
+                    bytes = snap.state.len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "snapshot written"
+                );
+                self.since_snapshot = 0;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not write a snapshot"),
+        }
+    }
+}
+
+/// What a solve may fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SolveError {
+    /// The planner failed.
+    #[error("planner failed: {0}")]
+    Planner(String),
+    /// The plan breaks hard constraints (a planner bug); it is not served.
+    #[error("plan refused by the checker: {0} violation(s)")]
+    Invalid(usize),
+}
+
+/// Planner options the daemon passes on every re-plan.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    /// Stop after this long.
+    pub time_limit: Duration,
+    /// Keep the previous plan's bookings in the first `freeze_days` days.
+    pub freeze_days: u32,
+}
+
+/// The one place the daemon calls a planner.
+///
+/// Today: flow-core's greedy baseline, which ignores `previous` and `settings`. When
+/// the optimising planner lands this becomes `flow_core::plan(scenario,
+/// &PlanOptions { previous: previous.cloned(), freeze_days, time_limit, .. })`.
+pub fn plan(
+    scenario: &Scenario,
+    previous: Option<&Plan>,
+    settings: &PlanSettings,
+) -> Result<Plan, SolveError> {
+    let _ = (previous, settings);
+    Ok(flow_core::greedy::plan(scenario))
+}
+
+/// A solved, checked plan ready to publish.
+struct Solved {
+    published: Published,
+    breaches: [usize; 5],
+    scenario: Scenario,
+}
+
+/// Solves, checks and serialises; runs on the blocking pool.
+fn solve(
+    planner: Planner,
+    input: PlanInput,
+    previous: Option<Arc<Plan>>,
+    settings: &PlanSettings,
+    verify: bool,
+    version: u64,
+) -> Result<Solved, SolveError> {
+    let started = Instant::now();
+    let mut plan = planner(&input.scenario, previous.as_deref(), settings)?;
+    plan.solver.seconds = started.elapsed().as_secs_f64();
+    let mut breaches = [0usize; 5];
+    if verify {
+        let report = flow_core::check::check(&input.scenario, &plan);
+        if !report.is_ok() {
+            return Err(SolveError::Invalid(report.violations.len()));
+        }
+        for p in &report.kpis.by_priority {
+            breaches[p.priority.index()] = p.avoidable_breaches;
+        }
+    }
+    plan.version = Some(version);
+    plan.generated_at = Some(chrono::Utc::now().to_rfc3339());
+    let json = serde_json::to_vec(&plan).map_err(|e| SolveError::Planner(e.to_string()))?;
+    let mut bookings = Bookings::new();
+    for s in &plan.sessions {
+        for c in &s.cases {
+            bookings.insert(
+                c.clone(),
+                Booking {
+                    theatre: s.theatre.clone(),
+                    date: s.date,
+                    period: s.period,
+                },
+            );
+        }
+    }
+    Ok(Solved {
+        published: Published {
+            plan: Arc::new(plan),
+            json: Bytes::from(json),
+            bookings: Arc::new(bookings),
+            seq: input.seq,
+        },
+        breaches,
+        scenario: input.scenario,
+    })
+}
+
+struct Worker {
+    commands: mpsc::Sender<Command>,
+    stale: watch::Receiver<u64>,
+    plan_tx: watch::Sender<Option<Arc<Published>>>,
+    history: Arc<Mutex<History>>,
+    metrics: Metrics,
+    settings: EngineSettings,
+    stop: watch::Receiver<bool>,
+    version: u64,
+}
+
+/// The re-plan loop: wait for a change, let the burst settle, solve, publish.
+async fn replan_worker(mut w: Worker) {
+    let plan_settings = PlanSettings {
+        time_limit: w.settings.time_limit,
+        freeze_days: w.settings.freeze_days,
+    };
+    let mut pending: Vec<Instant> = Vec::new();
+    let mut first = true;
+    // After a failed solve: wait this long, then try again even without a new change.
+    let mut retry: Option<Duration> = None;
+    loop {
+        if let Some(backoff) = retry {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {},
+                _ = w.stop.changed() => return,
+            }
+        } else if !first {
+            tokio::select! {
+                changed = w.stale.changed() => if changed.is_err() { return },
+                _ = w.stop.changed() => return,
+            }
+            // Debounce: wait for a quiet spell, but not past max_delay.
+            let deadline = tokio::time::Instant::now() + w.settings.max_delay;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(w.settings.debounce) => break,
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    changed = w.stale.changed() => if changed.is_err() { return },
+                    _ = w.stop.changed() => return,
+                }
+            }
+        }
+        first = false;
+        // Until this solve succeeds, the next attempt backs off (doubling, at most a minute).
+        let backoff = retry.map_or(w.settings.max_delay.max(Duration::from_millis(100)), |b| {
+            (b * 2).min(Duration::from_secs(60))
+        });
+        retry = Some(backoff);
+        let (tx, rx) = oneshot::channel();
+        if w.commands.send(Command::PlanInput(tx)).await.is_err() {
+            return;
+        }
+        let Ok(input) = rx.await else { return };
+        pending.extend(input.pending.iter().copied());
+        pending.truncate(MAX_PENDING);
+        let seq = input.seq;
+        let previous = w.plan_tx.borrow().as_ref().map(|p| p.plan.clone());
+        let version = w.version + 1;
+        let (settings, verify) = (plan_settings.clone(), w.settings.verify_plans);
+        let planner = w.settings.planner;
+        let started = Instant::now();
+        let mut task = tokio::task::spawn_blocking(move || {
+            solve(planner, input, previous, &settings, verify, version)
+        });
+        let result = tokio::select! {
+            r = &mut task => Some(r),
+            _ = tokio::time::sleep(w.settings.time_limit) => None,
+        };
+        let status = match result {
+            None => {
+                SolveCompleted {
+                    status: SolveStatus::Timeout,
+                    duration: started.elapsed(),
+                }
+                .emit(&w.metrics);
+                // The blocking solve cannot be interrupted: wait for it, so solves
+                // never pile up, and discard its answer.
+                let _ = task.await;
+                continue;
+            }
+            Some(Err(join)) => {
+                tracing::error!(error = %join, "the planner panicked");
+                SolveStatus::Failed
+            }
+            Some(Ok(Err(SolveError::Invalid(n)))) => {
+                tracing::error!(violations = n, "the planner produced an invalid plan");
+                SolveStatus::Invalid
+            }
+            Some(Ok(Err(e))) => {
+                tracing::error!(error = %e, "re-plan failed");
+                SolveStatus::Failed
+            }
+            Some(Ok(Ok(solved))) => {
+                SolveCompleted {
+                    status: SolveStatus::Ok,
+                    duration: started.elapsed(),
+                }
+                .emit(&w.metrics);
+                w.version = version;
+                PlanFigures {
+                    scenario: &solved.scenario,
+                    plan: &solved.published.plan,
+                    breaches: solved.breaches,
+                }
+                .emit(&w.metrics);
+                let now = Instant::now();
+                let latencies: Vec<Duration> = pending.drain(..).map(|t| now - t).collect();
+                PlanPublished {
+                    version,
+                    seq,
+                    latencies: &latencies,
+                }
+                .emit(&w.metrics);
+                if let Ok(mut h) = w.history.lock() {
+                    h.push(
+                        version,
+                        solved.published.bookings.clone(),
+                        w.settings.plan_history,
+                    );
+                }
+                w.plan_tx.send_replace(Some(Arc::new(solved.published)));
+                let _ = w.commands.send(Command::RecordPlanVersion(version)).await;
+                retry = None;
+                continue;
+            }
+        };
+        SolveCompleted {
+            status,
+            duration: started.elapsed(),
+        }
+        .emit(&w.metrics);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use flow_core::generate::{GenerateOptions, Size, generate};
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{Existing, Snapshot};
+
+    /// A SQLite store whose commits fail while `failing` is set.
+    struct Flaky {
+        inner: SqliteStore,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl Store for Flaky {
+        fn last_seq(&mut self) -> Result<u64, StoreError> {
+            self.inner.last_seq()
+        }
+        fn find_existing(&mut self, ids: &[&str]) -> Result<HashMap<String, Existing>, StoreError> {
+            self.inner.find_existing(ids)
+        }
+        fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::Corrupt("disk on fire".into()));
+            }
+            self.inner.append(events)
+        }
+        fn replay(
+            &mut self,
+            after: u64,
+            f: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError> {
+            self.inner.replay(after, f)
+        }
+        fn read(&mut self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+            self.inner.read(after, limit)
+        }
+        fn latest_snapshot(&mut self) -> Result<Option<Snapshot>, StoreError> {
+            self.inner.latest_snapshot()
+        }
+        fn put_snapshot(&mut self, s: &Snapshot, taken_at: &str) -> Result<(), StoreError> {
+            self.inner.put_snapshot(s, taken_at)
+        }
+        fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+            self.inner.meta(key)
+        }
+        fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+            self.inner.set_meta(key, value)
+        }
+    }
+
+    fn settings() -> EngineSettings {
+        EngineSettings {
+            debounce: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+            time_limit: Duration::from_secs(30),
+            freeze_days: 1,
+            snapshot_every: 2,
+            max_batch_events: 1000,
+            plan_history: 4,
+            verify_plans: true,
+            planner: plan,
+        }
+    }
+
+    async fn ingest(
+        h: &EngineHandle,
+        c: &Catalog,
+        v: serde_json::Value,
+    ) -> Result<Vec<Ack>, EngineError> {
+        let event = parse_event(&v, c).unwrap();
+        crate::ingest::submit(
+            h,
+            vec![Incoming {
+                event,
+                body: v.to_string(),
+            }],
+            "test".into(),
+            Instant::now(),
+        )
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_commit_acknowledges_nothing_and_the_state_follows_the_store() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 3));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let failing = Arc::new(AtomicBool::new(false));
+        let store = Flaky {
+            inner: SqliteStore::open(dir.path()).unwrap(),
+            failing: failing.clone(),
+        };
+        let engine = Engine::start(
+            Box::new(store),
+            Arc::new(s.clone()),
+            catalog.clone(),
+            Metrics::new().unwrap(),
+            settings(),
+        )
+        .await
+        .unwrap();
+        let h = engine.handle();
+        let p0 = s.inpatients[0].id.clone();
+        let p1 = s.inpatients[1].id.clone();
+        let a = json!({"id":"a","at":"2026-12-07T08:00:00Z","type":"discharge","patient":p0});
+        let b = json!({"id":"b","at":"2026-12-07T08:01:00Z","type":"discharge","patient":p1});
+        assert_eq!(
+            ingest(&h, &catalog, a.clone()).await.unwrap()[0].outcome,
+            AckOutcome::Applied
+        );
+        failing.store(true, Ordering::SeqCst);
+        assert!(matches!(
+            ingest(&h, &catalog, b.clone()).await,
+            Err(EngineError::Unavailable(_))
+        ));
+        failing.store(false, Ordering::SeqCst);
+        // The state holds `a` only: what the store holds.
+        let (tx, rx) = oneshot::channel();
+        h.commands.send(Command::FullState(tx)).await.unwrap();
+        let state = rx.await.unwrap();
+        let mut expected = State::new(s.clone());
+        expected.apply(&parse_event(&a, &catalog).unwrap());
+        assert_eq!(state, expected);
+        // Sent again, `b` is new (it was never stored) and gets the next seq.
+        let ack = ingest(&h, &catalog, b).await.unwrap();
+        assert_eq!((ack[0].seq, &ack[0].outcome), (2, &AckOutcome::Applied));
+        // The worker publishes a plan that includes it.
+        let mut plan = h.plan.clone();
+        let published = plan
+            .wait_for(|p| p.as_ref().is_some_and(|p| p.seq == 2))
+            .await
+            .unwrap()
+            .clone()
+            .unwrap();
+        assert!(published.plan.version.unwrap() >= 2);
+        drop(plan);
+        drop(h);
+        engine.shutdown().await;
+    }
+
+    /// What the test planner does: 0 plan, 1 overrun the time limit, 2 break a constraint.
+    static MODE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn moody(s: &Scenario, previous: Option<&Plan>, o: &PlanSettings) -> Result<Plan, SolveError> {
+        match MODE.load(Ordering::SeqCst) {
+            1 => {
+                std::thread::sleep(o.time_limit * 3);
+                plan(s, previous, o)
+            }
+            2 => {
+                let mut p = plan(s, previous, o)?;
+                if let Some(case) = s.waiting_list.first() {
+                    for session in &mut p.sessions {
+                        session.cases.push(case.id.clone());
+                    }
+                }
+                Ok(p)
+            }
+            _ => plan(s, previous, o),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failed_and_late_solves_keep_the_last_good_plan_and_are_counted() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 4));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Metrics::new().unwrap();
+        let mut settings = settings();
+        settings.planner = moody;
+        settings.time_limit = Duration::from_millis(100);
+        let engine = Engine::start(
+            Box::new(SqliteStore::open(dir.path()).unwrap()),
+            Arc::new(s.clone()),
+            catalog.clone(),
+            metrics.clone(),
+            settings,
+        )
+        .await
+        .unwrap();
+        let h = engine.handle();
+        let mut plan_rx = h.plan.clone();
+        let v1 = plan_rx
+            .wait_for(Option::is_some)
+            .await
+            .unwrap()
+            .as_ref()
+            .and_then(|p| p.plan.version)
+            .unwrap();
+        let counted = |status: &str| {
+            let text = String::from_utf8(metrics.render()).unwrap();
+            let want = format!("flowd_solves_total{{status=\"{status}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(want.as_str()))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let wait_count = |status: &'static str| async move {
+            for _ in 0..500 {
+                if counted(status) > 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("no {status} solve counted");
+        };
+        let p = s.inpatients[0].id.clone();
+        MODE.store(1, Ordering::SeqCst);
+        let e = json!({"id":"a","at":"2026-12-07T08:00:00Z","type":"discharge","patient":p});
+        ingest(&h, &catalog, e).await.unwrap();
+        wait_count("timeout").await;
+        assert_eq!(
+            h.plan.borrow().as_ref().and_then(|p| p.plan.version),
+            Some(v1)
+        );
+        MODE.store(2, Ordering::SeqCst);
+        wait_count("invalid").await;
+        assert_eq!(
+            h.plan.borrow().as_ref().and_then(|p| p.plan.version),
+            Some(v1)
+        );
+        // Back to normal: the retry publishes without any new event.
+        MODE.store(0, Ordering::SeqCst);
+        let published = plan_rx
+            .wait_for(|p| p.as_ref().is_some_and(|p| p.seq == 1))
+            .await
+            .unwrap()
+            .clone()
+            .unwrap();
+        assert!(published.plan.version.unwrap() > v1);
+        drop(plan_rx);
+        drop(h);
+        engine.shutdown().await;
+    }
+}

@@ -1,0 +1,554 @@
+//! Telemetry: the Prometheus registry behind `GET /metrics`, and one struct per
+//! telemetry point whose `emit` logs and counts in one place (as vector's internal
+//! events do), so a log line and its metric never drift apart.
+//!
+//! Labels are bounded by construction: event `type` (a closed list, or `unknown`),
+//! outcome, solve status, priority, and the scenario's own sites, bed kinds and
+//! horizon nights. No patient, case or event id is ever a label or a log field.
+//! Theatre time is exported in seconds (Prometheus base units); the HELP text says so.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use flow_core::event::EVENT_TYPES;
+use flow_core::plan::Plan;
+use flow_core::scenario::{Priority, Scenario};
+use prometheus::{
+    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
+
+use crate::engine::StateView;
+use crate::store::StoreError;
+
+/// Nights of the occupancy forecast exported per pool (label `night`, 0 = tonight).
+pub const FORECAST_NIGHTS: usize = 14;
+
+/// Every metric the daemon exports.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    events: IntCounterVec,
+    store_commit: Histogram,
+    store_batch: Histogram,
+    store_failures: IntCounter,
+    solve_duration: Histogram,
+    solves: IntCounterVec,
+    event_to_plan: Histogram,
+    plan_version: IntGauge,
+    pool_beds: IntGaugeVec,
+    pool_occupied: IntGaugeVec,
+    pool_reserve: IntGaugeVec,
+    pool_forecast: GaugeVec,
+    theatre_booked: IntGaugeVec,
+    theatre_reserved: IntGaugeVec,
+    theatre_required: IntGaugeVec,
+    theatre_trauma: IntGaugeVec,
+    waiting: IntGaugeVec,
+    breaches: IntGaugeVec,
+    state_events: IntGauge,
+}
+
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help)
+}
+
+macro_rules! register {
+    ($registry:expr, $metric:expr) => {{
+        let m = $metric.map_err(|e| e.to_string())?;
+        $registry
+            .register(Box::new(m.clone()))
+            .map_err(|e| e.to_string())?;
+        m
+    }};
+}
+
+impl Metrics {
+    /// A registry with every metric registered (and every bounded label pre-created,
+    /// so a scrape shows zeros rather than nothing).
+    pub fn new() -> Result<Self, String> {
+        let r = Registry::new();
+        let secs = |lo: f64, n: usize| prometheus::exponential_buckets(lo, 2.0, n);
+        let m = Metrics {
+            events: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "flowd_events_ingested_total",
+                        "Events received, by type and outcome (applied, rejected by the state, duplicate, invalid)."
+                    ),
+                    &["type", "outcome"]
+                )
+            ),
+            store_commit: register!(
+                r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "flowd_store_commit_seconds",
+                        "Time to make one batch of events durable (group commit)."
+                    )
+                    .buckets(secs(0.0001, 16).map_err(|e| e.to_string())?)
+                )
+            ),
+            store_batch: register!(
+                r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "flowd_store_commit_batch_events",
+                        "Events per durable commit (group commit batch size)."
+                    )
+                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 4096.0, 16384.0])
+                )
+            ),
+            store_failures: register!(
+                r,
+                IntCounter::with_opts(opts(
+                    "flowd_store_commit_failures_total",
+                    "Commits that failed (the requests got 503 and the state was reloaded)."
+                ))
+            ),
+            solve_duration: register!(
+                r,
+                Histogram::with_opts(
+                    HistogramOpts::new("flowd_solve_duration_seconds", "Time spent re-planning, per solve.")
+                        .buckets(secs(0.001, 16).map_err(|e| e.to_string())?)
+                )
+            ),
+            solves: register!(
+                r,
+                IntCounterVec::new(
+                    opts("flowd_solves_total", "Re-plans by outcome (ok, failed, timeout, invalid)."),
+                    &["status"]
+                )
+            ),
+            event_to_plan: register!(
+                r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "flowd_event_to_plan_seconds",
+                        "From receiving an event that changes the plan to publishing a plan that includes it."
+                    )
+                    .buckets(secs(0.005, 14).map_err(|e| e.to_string())?)
+                )
+            ),
+            plan_version: register!(
+                r,
+                IntGauge::with_opts(opts("flowd_plan_version", "Version of the plan being served."))
+            ),
+            pool_beds: register!(
+                r,
+                IntGaugeVec::new(opts("flowd_pool_beds", "Open beds tonight, per bed pool."), &["site", "kind"])
+            ),
+            pool_occupied: register!(
+                r,
+                IntGaugeVec::new(
+                    opts("flowd_pool_occupied_beds", "Patients in a bed now, per bed pool."),
+                    &["site", "kind"]
+                )
+            ),
+            pool_reserve: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_pool_emergency_reserve_beds",
+                        "Beds held back tonight for emergency admissions (Poisson quantile), per pool."
+                    ),
+                    &["site", "kind"]
+                )
+            ),
+            pool_forecast: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "flowd_pool_forecast_occupied_beds",
+                        "Forecast occupancy per pool and night of the plan (current + elective + expected emergency); night 0 is tonight."
+                    ),
+                    &["site", "kind", "night"]
+                )
+            ),
+            theatre_booked: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_theatre_booked_seconds",
+                        "Elective theatre time booked over the horizon, per site (minutes x 60)."
+                    ),
+                    &["site"]
+                )
+            ),
+            theatre_reserved: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_theatre_reserved_seconds",
+                        "Theatre time held for the emergency stream over the horizon (emergency theatres + reserve in elective lists), per site (minutes x 60)."
+                    ),
+                    &["site"]
+                )
+            ),
+            theatre_required: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_theatre_reserve_required_seconds",
+                        "Emergency theatre reserve required today (mu + z sigma), per site (minutes x 60)."
+                    ),
+                    &["site"]
+                )
+            ),
+            theatre_trauma: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_theatre_trauma_used_seconds",
+                        "Theatre time taken by trauma arrivals today, per site (minutes x 60)."
+                    ),
+                    &["site"]
+                )
+            ),
+            waiting: register!(
+                r,
+                IntGaugeVec::new(
+                    opts("flowd_waiting_list_cases", "Cases on the waiting list, per priority."),
+                    &["priority"]
+                )
+            ),
+            breaches: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_avoidable_breaches",
+                        "Cases due inside the horizon that the current plan leaves unbooked or books late, per priority."
+                    ),
+                    &["priority"]
+                )
+            ),
+            state_events: register!(
+                r,
+                IntGauge::with_opts(opts(
+                    "flowd_state_last_seq",
+                    "Sequence number of the last event in the state (the audit trail's length)."
+                ))
+            ),
+            registry: r,
+        };
+        for kind in EVENT_TYPES.iter().chain(["unknown"].iter()) {
+            for outcome in ["applied", "rejected", "duplicate", "invalid"] {
+                m.events.with_label_values(&[*kind, outcome]);
+            }
+        }
+        for status in SolveStatus::ALL {
+            m.solves.with_label_values(&[status.as_str()]);
+        }
+        for p in Priority::ALL {
+            m.waiting.with_label_values(&[p.as_str()]);
+            m.breaches.with_label_values(&[p.as_str()]);
+        }
+        Ok(m)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+
+    /// Sets the gauges that follow the live state (called at scrape time).
+    pub fn observe_state(&self, view: &StateView) {
+        self.state_events
+            .set(i64::try_from(view.last_seq).unwrap_or(i64::MAX));
+        for (p, n) in Priority::ALL.iter().zip(view.waiting_by_priority) {
+            self.waiting
+                .with_label_values(&[p.as_str()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        let mut pools: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
+        for w in &view.wards {
+            let e = pools.entry((&w.site, &w.kind)).or_default();
+            e.0 += i64::from(w.beds);
+            e.1 += i64::from(w.occupied);
+        }
+        for ((site, kind), (beds, occupied)) in pools {
+            self.pool_beds.with_label_values(&[site, kind]).set(beds);
+            self.pool_occupied
+                .with_label_values(&[site, kind])
+                .set(occupied);
+        }
+        for (site, minutes) in &view.trauma_today {
+            self.theatre_trauma
+                .with_label_values(&[site.as_str()])
+                .set(i64::from(*minutes) * 60);
+        }
+    }
+}
+
+/// How a re-plan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolveStatus {
+    /// A plan was made, checked and published.
+    Ok,
+    /// The planner returned an error; the last good plan stays.
+    Failed,
+    /// The planner ran past its time limit; the last good plan stays.
+    Timeout,
+    /// The plan failed the independent checker; the last good plan stays.
+    Invalid,
+}
+
+impl SolveStatus {
+    /// Every status.
+    pub const ALL: [SolveStatus; 4] = [
+        SolveStatus::Ok,
+        SolveStatus::Failed,
+        SolveStatus::Timeout,
+        SolveStatus::Invalid,
+    ];
+
+    /// The `status` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SolveStatus::Ok => "ok",
+            SolveStatus::Failed => "failed",
+            SolveStatus::Timeout => "timeout",
+            SolveStatus::Invalid => "invalid",
+        }
+    }
+}
+
+/// Events of one type got one outcome.
+#[derive(Debug)]
+pub struct EventsIngested<'a> {
+    /// Event `type` (or `unknown`).
+    pub kind: &'a str,
+    /// `applied`, `rejected`, `duplicate` or `invalid`.
+    pub outcome: &'a str,
+    /// How many.
+    pub count: u64,
+}
+
+impl EventsIngested<'_> {
+    /// Logs (debug) and counts.
+    pub fn emit(&self, m: &Metrics) {
+        let kind = if EVENT_TYPES.contains(&self.kind) {
+            self.kind
+        } else {
+            "unknown"
+        };
+        tracing::debug!(
+            kind,
+            outcome = self.outcome,
+            count = self.count,
+            "events ingested"
+        );
+        m.events
+            .with_label_values(&[kind, self.outcome])
+            .inc_by(self.count);
+    }
+}
+
+/// A request's events were refused as bad input (nothing stored).
+#[derive(Debug)]
+pub struct RequestRejected<'a> {
+    /// Field path of the first problem (never a value).
+    pub first_path: &'a str,
+    /// Number of problems.
+    pub problems: usize,
+}
+
+impl RequestRejected<'_> {
+    /// Logs (info); the per-type counts go through [`EventsIngested`].
+    pub fn emit(&self) {
+        tracing::info!(
+            first_path = self.first_path,
+            problems = self.problems,
+            "rejected a request: bad event input"
+        );
+    }
+}
+
+/// A batch of events became durable.
+#[derive(Debug)]
+pub struct StoreCommitted {
+    /// Events in the batch (new ones; duplicates are not written).
+    pub events: usize,
+    /// Requests that shared the commit.
+    pub requests: usize,
+    /// Time to commit.
+    pub duration: Duration,
+}
+
+impl StoreCommitted {
+    /// Logs (trace) and observes.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::trace!(
+            events = self.events,
+            requests = self.requests,
+            seconds = self.duration.as_secs_f64(),
+            "store commit"
+        );
+        m.store_commit.observe(self.duration.as_secs_f64());
+        m.store_batch.observe(self.events as f64);
+    }
+}
+
+/// A commit failed.
+#[derive(Debug)]
+pub struct StoreCommitFailed<'a> {
+    /// Why.
+    pub error: &'a StoreError,
+}
+
+impl StoreCommitFailed<'_> {
+    /// Logs (error) and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::error!(error = %self.error, "store commit failed; reloading state from the store");
+        m.store_failures.inc();
+    }
+}
+
+/// A re-plan finished.
+#[derive(Debug)]
+pub struct SolveCompleted {
+    /// How it ended.
+    pub status: SolveStatus,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl SolveCompleted {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        let seconds = self.duration.as_secs_f64();
+        match self.status {
+            SolveStatus::Ok => tracing::debug!(status = "ok", seconds, "re-plan finished"),
+            other => tracing::warn!(
+                status = other.as_str(),
+                seconds,
+                "re-plan did not produce a plan; serving the last good one"
+            ),
+        }
+        m.solve_duration.observe(seconds);
+        m.solves.with_label_values(&[self.status.as_str()]).inc();
+    }
+}
+
+/// A new plan is being served.
+#[derive(Debug)]
+pub struct PlanPublished<'a> {
+    /// Its version.
+    pub version: u64,
+    /// Last event sequence number it includes.
+    pub seq: u64,
+    /// For each change it includes, the time from receiving it to now.
+    pub latencies: &'a [Duration],
+}
+
+impl PlanPublished<'_> {
+    /// Logs (info) and observes.
+    pub fn emit(&self, m: &Metrics) {
+        let worst = self
+            .latencies
+            .iter()
+            .max()
+            .map(Duration::as_secs_f64)
+            .unwrap_or(0.0);
+        tracing::info!(
+            version = self.version,
+            seq = self.seq,
+            changes = self.latencies.len(),
+            worst_latency_seconds = worst,
+            "plan published"
+        );
+        m.plan_version
+            .set(i64::try_from(self.version).unwrap_or(i64::MAX));
+        for l in self.latencies {
+            m.event_to_plan.observe(l.as_secs_f64());
+        }
+    }
+}
+
+/// The figures of a newly published plan, set as gauges.
+#[derive(Debug)]
+pub struct PlanFigures<'a> {
+    /// The scenario the plan answers.
+    pub scenario: &'a Scenario,
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Avoidable breaches per priority (P1a first).
+    pub breaches: [usize; 5],
+}
+
+impl PlanFigures<'_> {
+    /// Sets the plan gauges.
+    pub fn emit(&self, m: &Metrics) {
+        for (p, n) in Priority::ALL.iter().zip(self.breaches) {
+            m.breaches
+                .with_label_values(&[p.as_str()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        let start = self.scenario.start;
+        for o in &self.plan.occupancy {
+            let night = self.scenario.day_index(o.date);
+            if o.date == start {
+                m.pool_reserve
+                    .with_label_values(&[&o.site, &o.kind])
+                    .set(i64::from(o.emergency_reserve));
+            }
+            if (0..FORECAST_NIGHTS as i64).contains(&night) {
+                let forecast = f64::from(o.current) + f64::from(o.elective) + o.emergency_mean;
+                m.pool_forecast
+                    .with_label_values(&[&o.site, &o.kind, &night.to_string()])
+                    .set(forecast);
+            }
+        }
+        let theatre_site: BTreeMap<&str, &str> = self
+            .scenario
+            .theatres
+            .iter()
+            .map(|t| (t.id.as_str(), t.site.as_str()))
+            .collect();
+        let duration: BTreeMap<&str, u32> = self
+            .scenario
+            .waiting_list
+            .iter()
+            .map(|c| (c.id.as_str(), c.duration_min))
+            .collect();
+        let mut booked: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut reserved: BTreeMap<&str, i64> = BTreeMap::new();
+        for site in &self.scenario.sites {
+            booked.insert(&site.id, 0);
+            reserved.insert(&site.id, 0);
+        }
+        for s in &self.plan.sessions {
+            let Some(site) = theatre_site.get(s.theatre.as_str()) else {
+                continue;
+            };
+            *reserved.entry(site).or_default() += i64::from(s.reserved_emergency_min);
+            let minutes: u32 = s
+                .cases
+                .iter()
+                .filter_map(|c| duration.get(c.as_str()))
+                .sum();
+            *booked.entry(site).or_default() += i64::from(minutes);
+        }
+        for (site, minutes) in booked {
+            m.theatre_booked
+                .with_label_values(&[site])
+                .set(minutes * 60);
+        }
+        for (site, minutes) in reserved {
+            m.theatre_reserved
+                .with_label_values(&[site])
+                .set(minutes * 60);
+        }
+        let required = flow_core::reserve::theatre_reserve(self.scenario);
+        for (site, days) in required {
+            let today = days.first().copied().unwrap_or(0);
+            m.theatre_required
+                .with_label_values(&[site.as_str()])
+                .set(i64::from(today) * 60);
+        }
+    }
+}

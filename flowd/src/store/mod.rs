@@ -1,0 +1,140 @@
+//! The event store: the ordered, append-only audit trail of every event the daemon
+//! acknowledged, and the state snapshots that make recovery fast.
+//!
+//! The daemon talks to its store only through the [`Store`] trait, a small blocking
+//! interface called from the state owner's thread (never from the async runtime).
+//! [`sqlite::SqliteStore`] is the embedded default; a PostgreSQL store (for a region
+//! running one daemon per trust against a shared database) implements the same trait.
+//!
+//! Guarantees every implementation keeps:
+//! - [`Store::append`] writes a whole batch in one transaction and returns only once it
+//!   is durable (group commit: many requests share one commit). Nothing of a failed
+//!   batch is stored.
+//! - Sequence numbers are dense and increasing: the first event is 1, and the batch the
+//!   caller appends carries them (the state owner assigns them, so it knows each
+//!   event's place before the commit).
+//! - An event id is stored at most once (the idempotency key is unique).
+//! - Snapshots are state after all events up to and including their `seq`.
+
+pub mod sqlite;
+
+use std::collections::HashMap;
+
+/// Errors of the event store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed (I/O, corruption, full disk…).
+    #[error("event store: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The data directory could not be created or used.
+    #[error("event store: {path}: {source}")]
+    Io {
+        /// The path concerned.
+        path: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// Stored data does not read back (a bug or a store written by another version).
+    #[error("event store: {0}")]
+    Corrupt(String),
+}
+
+/// One event to append.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    /// Its place in the trail (the last stored `seq` + 1, + 2, …).
+    pub seq: u64,
+    /// The idempotency key.
+    pub event_id: &'a str,
+    /// The event `type`.
+    pub kind: &'a str,
+    /// The event's own timestamp, as sent.
+    pub at: &'a str,
+    /// When the daemon received it (RFC 3339, the daemon's clock).
+    pub received_at: &'a str,
+    /// Who sent it (`http:<peer address>`).
+    pub source: &'a str,
+    /// The event as sent (one JSON object).
+    pub body: &'a str,
+    /// `applied` or `rejected`.
+    pub outcome: &'a str,
+    /// Why it was rejected.
+    pub reason: Option<&'a str>,
+}
+
+/// One event read back from the trail.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct StoredEvent {
+    /// Its place in the trail.
+    pub seq: u64,
+    /// The idempotency key.
+    pub event_id: String,
+    /// The event `type`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The event's own timestamp.
+    pub at: String,
+    /// When the daemon received it.
+    pub received_at: String,
+    /// Who sent it.
+    pub source: String,
+    /// The event as sent.
+    pub body: String,
+    /// `applied` or `rejected`.
+    pub outcome: String,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+}
+
+/// Where an already-stored event id sits and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    /// Its place in the trail.
+    pub seq: u64,
+    /// `applied` or `rejected`.
+    pub outcome: String,
+}
+
+/// A state snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The last event included.
+    pub seq: u64,
+    /// The serialised `flow_core::State` (JSON).
+    pub state: String,
+}
+
+/// A durable, ordered event store with snapshots. Blocking; called from one thread.
+pub trait Store: Send + 'static {
+    /// The highest stored `seq` (0 when empty).
+    fn last_seq(&mut self) -> Result<u64, StoreError>;
+
+    /// Which of `ids` are already stored.
+    fn find_existing(&mut self, ids: &[&str]) -> Result<HashMap<String, Existing>, StoreError>;
+
+    /// Appends `events` in one durable transaction; all or nothing.
+    fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError>;
+
+    /// Calls `f` with every event after `seq`, in order.
+    fn replay(
+        &mut self,
+        after: u64,
+        f: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// Up to `limit` events after `seq`, in order (for the audit API).
+    fn read(&mut self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The latest snapshot, if any.
+    fn latest_snapshot(&mut self) -> Result<Option<Snapshot>, StoreError>;
+
+    /// Stores a snapshot (durably) and drops all but the newest few.
+    fn put_snapshot(&mut self, snapshot: &Snapshot, taken_at: &str) -> Result<(), StoreError>;
+
+    /// A small named value (the scenario the store belongs to, the plan version).
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets a named value.
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+}
