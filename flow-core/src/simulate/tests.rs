@@ -78,6 +78,7 @@ fn empty_plan(s: &Scenario) -> Plan {
         theatre_reserve: vec![],
         version: None,
         generated_at: None,
+        changes: None,
     }
 }
 
