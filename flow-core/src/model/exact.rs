@@ -277,3 +277,73 @@ pub fn plan_exact(scenario: &Scenario, options: &SolveOptions, objective: Object
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::generate::{GenerateOptions, Size, generate};
+    use crate::planner::{PlanOptions, plan};
+
+    /// The breach-only exact MIP is quick on tiny: its plan is feasible, and the
+    /// decomposition stays within one breach of the proven minimum.
+    #[test]
+    fn tiny_breach_minimum_is_feasible_and_close_to_the_planner() {
+        for seed in [1, 2, 3] {
+            let s = generate(&GenerateOptions::new(Size::Tiny, seed));
+            let min = plan_exact(&s, &SolveOptions::default(), Objective::Breaches);
+            let report = check(&s, &min);
+            assert!(report.is_ok(), "seed {seed}: {:#?}", report.violations);
+            let planned = check(&s, &plan(&s, &PlanOptions::default()).unwrap());
+            assert!(
+                planned.kpis.avoidable_breaches <= report.kpis.avoidable_breaches + 1,
+                "seed {seed}: planner {} vs minimum {}",
+                planned.kpis.avoidable_breaches,
+                report.kpis.avoidable_breaches
+            );
+        }
+    }
+
+    /// The full exact MIP on tiny (tens of seconds to two minutes a seed): the
+    /// decomposition's objective within 10% of it. `cargo test -- --ignored exact`.
+    #[test]
+    #[ignore]
+    fn tiny_exact_objective_gap() {
+        let options = SolveOptions {
+            mip_gap: 0.0,
+            time_limit: Some(120.0),
+            ..SolveOptions::default()
+        };
+        for seed in [1, 2, 3] {
+            let s = generate(&GenerateOptions::new(Size::Tiny, seed));
+            let exact = plan_exact(&s, &options, Objective::Full);
+            assert!(check(&s, &exact).is_ok());
+            let planned = plan(&s, &PlanOptions::default()).unwrap();
+            let (e, o) = (
+                super::super::score(&s, &exact),
+                super::super::score(&s, &planned),
+            );
+            assert!((e - o) / e <= 0.10, "seed {seed}: exact {e}, planner {o}");
+        }
+    }
+
+    /// Medium: the fewest avoidable breaches possible (exact MIP, breach count alone,
+    /// ~5 s with HiGHS) against the planner. `cargo test --release -- --ignored medium_breach`.
+    #[test]
+    #[ignore]
+    fn medium_breach_minimum_against_the_planner() {
+        for seed in [1, 2] {
+            let s = generate(&GenerateOptions::new(Size::Medium, seed));
+            let min = plan_exact(&s, &SolveOptions::default(), Objective::Breaches);
+            let report = check(&s, &min);
+            assert!(report.is_ok());
+            let planned = check(&s, &plan(&s, &PlanOptions::default()).unwrap());
+            assert!(
+                planned.kpis.avoidable_breaches <= report.kpis.avoidable_breaches + 5,
+                "seed {seed}: planner {} vs minimum {}",
+                planned.kpis.avoidable_breaches,
+                report.kpis.avoidable_breaches
+            );
+        }
+    }
+}
