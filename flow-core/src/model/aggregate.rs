@@ -269,7 +269,10 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
             model.leq(&row, size);
         }
         for &k in &ks {
-            let mut row = vec![(used[&(site, day, k)], 1.0)];
+            let Some(&u) = used.get(&(site, day, k)) else {
+                continue;
+            };
+            let mut row = vec![(u, 1.0)];
             if let Some(&r) = partial.get(&(site, day, k)) {
                 row.push((r, 1.0));
             }
