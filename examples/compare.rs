@@ -11,11 +11,10 @@ use flow_core::{PlanOptions, Strategy, plan};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let size = match args.get(1).map(String::as_str) {
-        Some("tiny") => Size::Tiny,
-        Some("large") => Size::Large,
-        _ => Size::Medium,
-    };
+    let size: Size = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(Size::Medium);
     let first: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let last: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(first);
     println!(

@@ -695,14 +695,17 @@ mod tests {
         assert_eq!(open("2026-12-09"), 2);
 
         let site = &s.sites[0].id;
-        let minutes_before: u32 = derived
-            .theatres
-            .iter()
-            .filter(|t| !t.emergency)
-            .flat_map(|t| &t.sessions)
-            .filter(|x| x.date == s.start)
-            .map(|x| x.minutes)
-            .sum();
+        // Elective session minutes on the first day of a derived problem.
+        let elective_minutes = |p: &Scenario| -> u32 {
+            p.theatres
+                .iter()
+                .filter(|t| !t.emergency)
+                .flat_map(|t| &t.sessions)
+                .filter(|x| x.date == s.start)
+                .map(|x| x.minutes)
+                .sum()
+        };
+        let minutes_before = elective_minutes(&derived);
         let trauma = ev(
             &c,
             json!({"id":"e2","at":"2026-12-07T10:00:00Z","type":"trauma_arrival","site":site,
@@ -710,14 +713,7 @@ mod tests {
         );
         assert!(st.apply(&trauma).stale);
         let after = st.scenario();
-        let minutes_after: u32 = after
-            .theatres
-            .iter()
-            .filter(|t| !t.emergency)
-            .flat_map(|t| &t.sessions)
-            .filter(|x| x.date == s.start)
-            .map(|x| x.minutes)
-            .sum();
+        let minutes_after = elective_minutes(&after);
         assert!(minutes_after < minutes_before || minutes_before == 0);
         let plan = crate::greedy::plan(&after);
         assert!(check::check(&after, &plan).is_ok());
