@@ -2,6 +2,9 @@
 //! planner end to end, its two solver-facing stages apart — building the aggregate
 //! model (`model::build`, with the ledger it reads) and solving it (`model::solve`) —
 //! and the greedy baseline beside it. Booking and repair take the rest of the total.
+//! `replan` is the daemon's path: the same scenario with two beds fewer on one ward,
+//! re-planned from the plan before the change (kept bookings, the MIP started from
+//! the previous decisions).
 //!
 //! `cargo bench --bench plan` (add a filter such as `medium` to run one size).
 
@@ -32,6 +35,16 @@ fn bench(c: &mut Criterion) {
                 BatchSize::PerIteration,
             )
         });
+        let previous = plan(&scenario, &PlanOptions::default()).expect("plan");
+        let mut changed = scenario.clone();
+        if let Some(ward) = changed.wards.first_mut() {
+            ward.beds = ward.beds.saturating_sub(2);
+        }
+        let replan = PlanOptions {
+            previous: Some(previous),
+            ..PlanOptions::default()
+        };
+        group.bench_function("replan", |b| b.iter(|| plan(&changed, &replan)));
         group.bench_function("greedy", |b| {
             b.iter(|| plan(&scenario, &PlanOptions::with_strategy(Strategy::Greedy)))
         });

@@ -170,10 +170,7 @@ fn bad_bytes_never_panic() {
     let out_path = dir.path().join("plan.json");
     let out_path = out_path.to_str().unwrap();
     for input in &inputs {
-        for args in [
-            &["validate", "-"][..],
-            &["plan", "-", "-o", out_path][..],
-        ] {
+        for args in [&["validate", "-"][..], &["plan", "-", "-o", out_path][..]] {
             let out = flowd(args, input);
             let (_, err) = text(&out);
             assert!(!err.contains("panicked"), "{args:?} panicked: {err}");

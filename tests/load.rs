@@ -177,7 +177,7 @@ fn load_event_to_plan_latency_medium_50_per_s() {
         &path,
         &dir.path().join("data"),
         // The defaults, spelled out.
-        &["--debounce-ms", "100", "--max-delay-ms", "500"],
+        &["--debounce-ms", "50", "--max-delay-ms", "200"],
     );
     d.wait_ready();
     let secs = env_or("FLOW_LOAD_SECS", 30);
@@ -249,6 +249,21 @@ fn load_event_to_plan_latency_medium_50_per_s() {
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(f64::NAN)
     );
+    // Quality: the plan served at the end of the stream, and after the refinement
+    // rounds that follow it.
+    let solver = |http: &mut crate::live::Http| {
+        let plan = http.get("/v1/plan").json();
+        format!(
+            "version {} status {} gap {} objective {}",
+            plan["version"],
+            plan["solver"]["status"],
+            plan["solver"]["gap"],
+            plan["solver"]["objective"]
+        )
+    };
+    println!("load: plan at the end of the stream: {}", solver(&mut http));
+    std::thread::sleep(Duration::from_secs(5));
+    println!("load: plan 5 s later: {}", solver(&mut http));
     d.terminate();
 }
 

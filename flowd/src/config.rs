@@ -6,9 +6,10 @@
 //! data_dir = "/var/lib/flowd"
 //! listen = "127.0.0.1:7878"
 //! # token_file = "/etc/flowd/token"   # bearer token required for writes
-//! debounce_ms = 100
-//! max_delay_ms = 500
-//! solve_time_limit_s = 30.0
+//! debounce_ms = 50
+//! max_delay_ms = 200
+//! solve_time_limit_s = 30.0           # a cold solve (the first plan)
+//! replan_time_limit_s = 0.3            # a re-plan, which starts from the plan served
 //! freeze_days = 1
 //! snapshot_every = 10000
 //! max_body_bytes = 4194304
@@ -91,8 +92,12 @@ pub struct Config {
     pub debounce_ms: u64,
     /// Longest a change waits for a re-plan to start, in milliseconds.
     pub max_delay_ms: u64,
-    /// Time limit of one solve, in seconds.
+    /// Time limit of a cold solve (the first plan, or one without a plan to start
+    /// from), in seconds.
     pub solve_time_limit_s: f64,
+    /// Time limit of a re-plan, which starts from the plan being served, in seconds.
+    /// When it bites, the worker refines in the next rounds.
+    pub replan_time_limit_s: f64,
     /// Days whose bookings a re-plan keeps (passed to the planner).
     pub freeze_days: u32,
     /// Events between state snapshots.
@@ -121,9 +126,10 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.to_string(),
             token_file: None,
             allow_open_writes: false,
-            debounce_ms: 100,
-            max_delay_ms: 500,
+            debounce_ms: 50,
+            max_delay_ms: 200,
             solve_time_limit_s: 30.0,
+            replan_time_limit_s: 0.3,
             freeze_days: 1,
             snapshot_every: 10_000,
             max_body_bytes: 4 << 20,
@@ -205,15 +211,18 @@ impl Config {
         positive("max_events_per_request", self.max_events_per_request as u64)?;
         positive("max_batch_events", self.max_batch_events as u64)?;
         positive("plan_history", self.plan_history as u64)?;
-        if !(self.solve_time_limit_s.is_finite()
-            && self.solve_time_limit_s > 0.0
-            && self.solve_time_limit_s <= 86_400.0)
-        {
-            return Err(ConfigError::Invalid {
-                field: "solve_time_limit_s",
-                message: "must be a number of seconds in (0, 86400]".into(),
-            });
-        }
+        let seconds = |field: &'static str, value: f64| {
+            if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+                Ok(Duration::from_secs_f64(value))
+            } else {
+                Err(ConfigError::Invalid {
+                    field,
+                    message: "must be a number of seconds in (0, 86400]".into(),
+                })
+            }
+        };
+        let time_limit = seconds("solve_time_limit_s", self.solve_time_limit_s)?;
+        let replan_time_limit = seconds("replan_time_limit_s", self.replan_time_limit_s)?;
         Ok(Checked {
             scenario,
             data_dir,
@@ -224,7 +233,8 @@ impl Config {
             engine: EngineSettings {
                 debounce: Duration::from_millis(self.debounce_ms),
                 max_delay: Duration::from_millis(self.max_delay_ms.max(self.debounce_ms)),
-                time_limit: Duration::from_secs_f64(self.solve_time_limit_s),
+                time_limit,
+                replan_time_limit,
                 freeze_days: self.freeze_days,
                 snapshot_every: self.snapshot_every,
                 max_batch_events: self.max_batch_events,
@@ -271,6 +281,20 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("solve_time_limit_s")
+        );
+        let bad = Config {
+            replan_time_limit_s: f64::NAN,
+            ..bad
+        };
+        let bad = Config {
+            solve_time_limit_s: 1.0,
+            ..bad
+        };
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .to_string()
+                .contains("replan_time_limit_s")
         );
     }
 }

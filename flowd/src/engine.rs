@@ -13,9 +13,11 @@
 //! `snapshot_every` events it writes a snapshot of the state beside the trail.
 //!
 //! **Re-plan worker** (a tokio task): waits for "stale", lets a burst settle
-//! (`debounce`, but never longer than `max_delay` after the first change), asks the
-//! owner for the planning problem of the moment, solves it on the blocking pool under
-//! a time limit, checks the plan with the independent checker, and publishes it
+//! (`debounce`, but never longer than `max_delay` after the first change, counting
+//! changes that came during the last solve), asks the owner for the planning problem
+//! of the moment, solves it on the blocking pool under a time limit (short for a
+//! re-plan, which starts from the plan served; refined in later rounds when the
+//! limit bites), checks the plan with the independent checker, and publishes it
 //! through a `watch` channel as one `Arc` with the next `version`. Until then, and
 //! whenever a solve fails, times out or is refused by the checker, the last good plan
 //! stays published (and the worker tries again after a backoff, even if nothing new
@@ -85,8 +87,10 @@ pub struct EngineSettings {
     pub debounce: Duration,
     /// Longest a change waits for a re-plan to start while changes keep coming.
     pub max_delay: Duration,
-    /// Time limit of one solve.
+    /// Time limit of a cold solve: the first plan, with none to start from.
     pub time_limit: Duration,
+    /// Time limit of a re-plan, which starts from the plan being served.
+    pub replan_time_limit: Duration,
     /// Days from the current day whose bookings a re-plan keeps (planner option).
     pub freeze_days: u32,
     /// Events between snapshots.
@@ -880,14 +884,36 @@ struct Worker {
     version: u64,
 }
 
+/// A re-plan whose gap is still above this (its time limit bit) is refined by
+/// another round, even without a new change.
+const REFINE_GAP: f64 = 0.01;
+/// Most refinement rounds in a row without a new change.
+const MAX_REFINE_ROUNDS: u32 = 3;
+
+/// How long the worker waits for a solve with time limit `limit` before giving up
+/// on it: the planner's own work around the solver (model building, booking,
+/// checking) is bounded but not covered by the solver's limit.
+pub fn solve_timeout(limit: Duration) -> Duration {
+    limit * 2 + Duration::from_secs(2)
+}
+
 /// The re-plan loop: wait for a change, let the burst settle, solve, publish.
+///
+/// The debounce runs from the first change the worker saw, including changes that
+/// arrived while it was solving: those have waited a whole solve already, so a
+/// steady stream is re-planned back to back rather than `max_delay` apart. A cold
+/// solve (no plan yet) gets `time_limit`; a re-plan starts from the plan served
+/// (the planner's MIP start) and gets `replan_time_limit`. When that limit bites
+/// (gap above [`REFINE_GAP`]), the worker runs up to [`MAX_REFINE_ROUNDS`] more
+/// rounds, each starting from the last, so the plan served converges to what a
+/// long solve would give while staying at most one short solve behind the events.
 async fn replan_worker(mut w: Worker) {
-    let plan_settings = PlanSettings {
-        time_limit: w.settings.time_limit,
-        freeze_days: w.settings.freeze_days,
-    };
     let mut pending: Vec<Instant> = Vec::new();
     let mut first = true;
+    // When the worker first saw a change not yet planned for.
+    let mut changed_at: Option<tokio::time::Instant> = None;
+    let mut refine_rounds = 0u32;
+    let mut refine = false;
     // After a failed solve: wait this long, then try again even without a new change.
     let mut retry: Option<Duration> = None;
     loop {
@@ -896,13 +922,19 @@ async fn replan_worker(mut w: Worker) {
                 _ = tokio::time::sleep(backoff) => {},
                 _ = w.stop.changed() => return,
             }
-        } else if !first {
-            tokio::select! {
-                changed = w.stale.changed() => if changed.is_err() { return },
-                _ = w.stop.changed() => return,
+        } else if !(first || refine && changed_at.is_none()) {
+            // (A first plan, or a refinement round with nothing new, starts at once.)
+            if changed_at.is_none() {
+                tokio::select! {
+                    changed = w.stale.changed() => if changed.is_err() { return },
+                    _ = w.stop.changed() => return,
+                }
+                changed_at = Some(tokio::time::Instant::now());
             }
-            // Debounce: wait for a quiet spell, but not past max_delay.
-            let deadline = tokio::time::Instant::now() + w.settings.max_delay;
+            // Debounce: wait for a quiet spell, but not past max_delay after the
+            // first change.
+            let deadline =
+                changed_at.unwrap_or_else(tokio::time::Instant::now) + w.settings.max_delay;
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(w.settings.debounce) => break,
@@ -912,7 +944,11 @@ async fn replan_worker(mut w: Worker) {
                 }
             }
         }
+        if changed_at.take().is_some() {
+            refine_rounds = 0;
+        }
         first = false;
+        refine = false;
         // Until this solve succeeds, the next attempt backs off (doubling, at most a minute).
         let backoff = retry.map_or(w.settings.max_delay.max(Duration::from_millis(100)), |b| {
             (b * 2).min(Duration::from_secs(60))
@@ -927,16 +963,35 @@ async fn replan_worker(mut w: Worker) {
         pending.truncate(MAX_PENDING);
         let seq = input.seq;
         let previous = w.plan_tx.borrow().as_ref().map(|p| p.plan.clone());
+        let settings = PlanSettings {
+            time_limit: if previous.is_some() {
+                w.settings.replan_time_limit
+            } else {
+                w.settings.time_limit
+            },
+            freeze_days: w.settings.freeze_days,
+        };
+        let timeout = solve_timeout(settings.time_limit);
         let version = w.version + 1;
-        let (settings, verify) = (plan_settings.clone(), w.settings.verify_plans);
+        let verify = w.settings.verify_plans;
         let planner = w.settings.planner;
         let started = Instant::now();
         let mut task = tokio::task::spawn_blocking(move || {
             solve(planner, input, previous, &settings, verify, version)
         });
-        let result = tokio::select! {
-            r = &mut task => Some(r),
-            _ = tokio::time::sleep(w.settings.time_limit) => None,
+        let give_up = tokio::time::sleep(timeout);
+        tokio::pin!(give_up);
+        let result = loop {
+            tokio::select! {
+                r = &mut task => break Some(r),
+                _ = &mut give_up => break None,
+                changed = w.stale.changed(), if changed_at.is_none() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    changed_at = Some(tokio::time::Instant::now());
+                }
+            }
         };
         let status = match result {
             None => {
@@ -990,9 +1045,14 @@ async fn replan_worker(mut w: Worker) {
                         w.settings.plan_history,
                     );
                 }
+                let gap = solved.published.plan.solver.gap;
                 w.plan_tx.send_replace(Some(Arc::new(solved.published)));
                 let _ = w.commands.send(Command::RecordPlanVersion(version)).await;
                 retry = None;
+                if gap > REFINE_GAP && refine_rounds < MAX_REFINE_ROUNDS {
+                    refine_rounds += 1;
+                    refine = true;
+                }
                 continue;
             }
         };
@@ -1063,6 +1123,7 @@ mod tests {
             debounce: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
             time_limit: Duration::from_secs(30),
+            replan_time_limit: Duration::from_secs(30),
             freeze_days: 1,
             snapshot_every: 2,
             max_batch_events: 1000,
@@ -1154,7 +1215,7 @@ mod tests {
     fn moody(s: &Scenario, previous: Option<&Plan>, o: &PlanSettings) -> Result<Plan, SolveError> {
         match MODE.load(Ordering::SeqCst) {
             1 => {
-                std::thread::sleep(o.time_limit * 3);
+                std::thread::sleep(solve_timeout(o.time_limit) + Duration::from_millis(200));
                 plan(s, previous, o)
             }
             2 => {
@@ -1179,6 +1240,7 @@ mod tests {
         let mut settings = settings();
         settings.planner = moody;
         settings.time_limit = Duration::from_millis(100);
+        settings.replan_time_limit = Duration::from_millis(100);
         let engine = Engine::start(
             Box::new(SqliteStore::open(dir.path()).unwrap()),
             Arc::new(s.clone()),
@@ -1238,6 +1300,47 @@ mod tests {
             .clone()
             .unwrap();
         assert!(published.plan.version.unwrap() > v1);
+        drop(plan_rx);
+        drop(h);
+        engine.shutdown().await;
+    }
+
+    /// A planner whose plans always report a loose gap, as when the time limit bites.
+    fn loose(s: &Scenario, previous: Option<&Plan>, o: &PlanSettings) -> Result<Plan, SolveError> {
+        let mut p = plan(s, previous, o)?;
+        p.solver.gap = 0.5;
+        Ok(p)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_loose_plan_is_refined_a_few_rounds_without_new_events() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 3));
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = settings();
+        settings.planner = loose;
+        let engine = Engine::start(
+            Box::new(SqliteStore::open(dir.path()).unwrap()),
+            Arc::new(s.clone()),
+            Arc::new(Catalog::new(&s)),
+            Metrics::new().unwrap(),
+            settings,
+        )
+        .await
+        .unwrap();
+        let h = engine.handle();
+        let mut plan_rx = h.plan.clone();
+        let last = 1 + u64::from(MAX_REFINE_ROUNDS);
+        let version = |p: &Option<Arc<Published>>| p.as_ref().and_then(|p| p.plan.version);
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            plan_rx.wait_for(|p| version(p) >= Some(last)),
+        )
+        .await
+        .expect("refinement rounds")
+        .unwrap();
+        // Then it rests: no change, no more rounds.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(version(&h.plan.borrow()), Some(last));
         drop(plan_rx);
         drop(h);
         engine.shutdown().await;

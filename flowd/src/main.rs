@@ -201,16 +201,20 @@ struct ServeArgs {
     /// Accept unauthenticated writes on a non-loopback address.
     #[arg(long)]
     allow_open_writes: bool,
-    /// Quiet time after a change before re-planning, ms [default: 100].
+    /// Quiet time after a change before re-planning, ms [default: 50].
     #[arg(long)]
     debounce_ms: Option<u64>,
     /// Longest a change waits for a re-plan to start while changes keep coming, ms
-    /// [default: 500].
+    /// [default: 200].
     #[arg(long)]
     max_delay_ms: Option<u64>,
-    /// Time limit of one solve, seconds [default: 30].
+    /// Time limit of a cold solve (the first plan), seconds [default: 30].
     #[arg(long)]
     solve_time_limit_s: Option<f64>,
+    /// Time limit of a re-plan, seconds [default: 0.3]. A re-plan starts from the plan
+    /// being served; when the limit bites, the next rounds refine it.
+    #[arg(long)]
+    replan_time_limit_s: Option<f64>,
     /// Days whose bookings a re-plan keeps [default: 1].
     #[arg(long)]
     freeze_days: Option<u32>,
@@ -535,6 +539,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
         debounce_ms,
         max_delay_ms,
         solve_time_limit_s,
+        replan_time_limit_s,
         freeze_days,
         snapshot_every,
         max_body_bytes,

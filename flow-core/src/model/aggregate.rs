@@ -455,6 +455,35 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
 }
 
 impl Layout {
+    /// The integer columns that reproduce `decisions` (e.g. the previous plan's),
+    /// as a MIP start ([`super::LpModel::set_start`]): per group, the sessions
+    /// reserved whole and the sessions each specialty takes. Specialties the model
+    /// offers no column for are left out; the solver completes the rest.
+    pub fn start(&self, decisions: &Decisions) -> Vec<(usize, f64)> {
+        let mut start = Vec::new();
+        for group in self.groups.iter().filter(|g| !g.forced) {
+            let whole = |s: usize| {
+                decisions
+                    .reserve
+                    .get(s)
+                    .is_some_and(|&r| r >= group.minutes)
+            };
+            if let Some(z) = group.z {
+                let n = group.slots.iter().filter(|&&s| whole(s)).count();
+                start.push((z, n as f64));
+            }
+            for &(k, column) in &group.n {
+                let n = group
+                    .slots
+                    .iter()
+                    .filter(|&&s| !whole(s) && decisions.specialty.get(s) == Some(&Some(k)))
+                    .count();
+                start.push((column, n as f64));
+            }
+        }
+        start
+    }
+
     /// Reads a solution (`values[column]`) back into per-slot decisions: whole
     /// reserves on the first sessions of a group, specialties on the next ones, and
     /// partial reserves spread over a specialty's sessions of the day. Rounding can
@@ -523,5 +552,56 @@ impl Layout {
             }
         }
         Decisions { specialty, reserve }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{GenerateOptions, Size, generate};
+    use crate::model::{SolveOptions, solve};
+
+    /// A MIP start built from decisions decodes back to the same sessions.
+    #[test]
+    fn a_start_reproduces_its_decisions() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 5));
+        let ledger = Ledger::new(&s);
+        let aggregate = build(&ledger);
+        let layout = aggregate.layout;
+        let solved = solve(aggregate.model, &SolveOptions::default()).unwrap();
+        let decisions = layout.decode(&ledger, &solved.values);
+        assert!(decisions.specialty.iter().any(Option::is_some));
+
+        let mut values = vec![0.0; solved.values.len()];
+        for (column, value) in layout.start(&decisions) {
+            values[column] = value;
+        }
+        let again = layout.decode(&ledger, &values);
+        assert_eq!(again.specialty, decisions.specialty);
+        for (s, slot) in ledger.slots.iter().enumerate() {
+            if decisions.reserve[s] >= slot.minutes {
+                assert_eq!(again.reserve[s], slot.minutes, "slot {s}");
+            }
+        }
+    }
+
+    /// A start that makes no sense (out of bounds, unknown columns) is ignored: the
+    /// solve is as good as without one.
+    #[test]
+    fn a_nonsense_start_changes_nothing() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 2));
+        let ledger = Ledger::new(&s);
+        let plain = solve(build(&ledger).model, &SolveOptions::default()).unwrap();
+        let mut model = build(&ledger).model;
+        let columns = model.stats().columns;
+        model.set_start(vec![(0, 1e9), (columns / 2, -7.5), (columns + 10, 1.0)]);
+        let started = solve(model, &SolveOptions::default()).unwrap();
+        let tolerance = 0.011 * plain.objective.abs().max(1.0);
+        assert!(
+            (started.objective - plain.objective).abs() <= tolerance,
+            "{} vs {}",
+            started.objective,
+            plain.objective
+        );
     }
 }

@@ -164,6 +164,7 @@ pub struct LpModel {
     objective_terms: Vec<(usize, f64)>,
     constraints: Vec<Constraint>,
     integers: usize,
+    start: Vec<(usize, f64)>,
 }
 
 /// Size of a built model.
@@ -186,7 +187,20 @@ impl LpModel {
             objective_terms: Vec::new(),
             constraints: Vec::new(),
             integers: 0,
+            start: Vec::new(),
         }
+    }
+
+    /// A MIP start: values for (some of) the integer columns, e.g. the previous
+    /// plan's decisions. Backends that take one (HiGHS) fix these values, complete
+    /// the continuous columns with an LP and, when that is feasible, begin the
+    /// branch-and-bound with it as the incumbent; an infeasible start is ignored, so
+    /// a start only ever saves time. Other backends ignore it.
+    pub fn set_start(&mut self, start: Vec<(usize, f64)>) {
+        self.start = start
+            .into_iter()
+            .filter(|&(column, _)| column < self.columns.len())
+            .collect();
     }
 
     /// Adds a variable and returns its column index.
