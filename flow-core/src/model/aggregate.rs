@@ -31,7 +31,10 @@
 //!   Hall conditions are exact for the fluid relaxation): for every due day `d`,
 //!   `Σ_{c due ≤ d} x[c,s] ≤ Σ_{t ≤ d} U[s,t,k]`; releases likewise,
 //!   `Σ_{c first ≥ r} x[c,s] ≤ Σ_{t ≥ r} U[s,t,k]`, and each released due class
-//!   within its own window;
+//!   within its own window. Written with running totals (offered minutes by day,
+//!   demand by due date and by release) so each `x` and `U` appears in a few rows,
+//!   not in one row per later deadline: at large this cut the nonzeros from 180k to
+//!   57k;
 //! - beds (hard constraint 5), per pool and night: `Σ_{k,o} β[s,k,pool,o]·U[s,t−o,k] ≤
 //!   room(pool, t)`, with `β` the beds per booked minute `o` nights after admission,
 //!   averaged over the specialty's due and overdue cases at that site.
@@ -346,12 +349,42 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
             model.leq(&row, class.minutes);
         }
     }
+    // The nests in cumulative form: one running total of offered minutes per
+    // (site, specialty) and day, and running totals of demand by due date and by
+    // release, so every x and U sits in a handful of rows instead of one row per
+    // later deadline (the nested sums made the LP O(horizon²) dense).
     for (&(site, k), xs) in &served {
-        let u = |t: u32| used.get(&(site, t, k)).copied();
-        let mut balance: Vec<(usize, f64)> = (0..horizon).filter_map(u).map(|c| (c, 1.0)).collect();
+        // offered[t] = Σ_{t' ≤ t} U[t'], over the days that have a U column.
+        let mut offered: Vec<(u32, usize)> = Vec::new();
+        for t in 0..horizon {
+            let Some(u) = used.get(&(site, t, k)).copied() else {
+                continue;
+            };
+            let c = model.add(variable().min(0.0), false);
+            let mut row = vec![(c, 1.0), (u, -1.0)];
+            if let Some(&(_, prev)) = offered.last() {
+                row.push((prev, -1.0));
+            }
+            model.eq(&row, 0.0);
+            offered.push((t, c));
+        }
+        // Σ_{t ≤ d} U as a column (None: nothing offered by then).
+        let by = |d: u32| {
+            offered
+                .iter()
+                .rev()
+                .find(|&&(t, _)| t <= d)
+                .map(|&(_, c)| c)
+        };
+        let Some(&(_, total)) = offered.last() else {
+            continue;
+        };
+
+        let mut balance: Vec<(usize, f64)> = vec![(total, 1.0)];
         balance.extend(xs.iter().map(|x| (x.column, -1.0)));
         model.eq(&balance, 0.0);
 
+        // Deadlines: due[d] = Σ_{x due ≤ d} x ≤ Σ_{t ≤ d} U.
         let mut due_days: Vec<u32> = xs
             .iter()
             .filter_map(|x| match x.tier {
@@ -361,31 +394,61 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
             .collect();
         due_days.sort_unstable();
         due_days.dedup();
+        let mut prev: Option<usize> = None;
         for &d in &due_days {
-            let mut row: Vec<(usize, f64)> = xs
-                .iter()
-                .filter(|x| matches!(x.tier, Tier::Due(dd) if dd <= d))
-                .map(|x| (x.column, 1.0))
-                .collect();
-            row.extend((0..=d).filter_map(u).map(|c| (c, -1.0)));
+            let c = model.add(variable().min(0.0), false);
+            let mut row = vec![(c, 1.0)];
+            row.extend(
+                xs.iter()
+                    .filter(|x| x.tier == Tier::Due(d))
+                    .map(|x| (x.column, -1.0)),
+            );
+            if let Some(p) = prev {
+                row.push((p, -1.0));
+            }
+            model.eq(&row, 0.0);
+            prev = Some(c);
+            let mut row = vec![(c, 1.0)];
+            if let Some(o) = by(d) {
+                row.push((o, -1.0));
+            }
             model.leq(&row, 0.0);
         }
+
+        // Releases: from[r] = Σ_{x released ≥ r} x ≤ Σ_{t ≥ r} U = total − Σ_{t < r} U.
         let mut releases: Vec<u32> = xs.iter().map(|x| x.release).filter(|&r| r > 0).collect();
         releases.sort_unstable();
         releases.dedup();
-        for &r in &releases {
-            let mut row: Vec<(usize, f64)> = xs
-                .iter()
-                .filter(|x| x.release >= r)
-                .map(|x| (x.column, 1.0))
-                .collect();
-            row.extend((r..horizon).filter_map(u).map(|c| (c, -1.0)));
+        let mut prev: Option<usize> = None;
+        for &r in releases.iter().rev() {
+            let c = model.add(variable().min(0.0), false);
+            let mut row = vec![(c, 1.0)];
+            row.extend(
+                xs.iter()
+                    .filter(|x| x.release == r)
+                    .map(|x| (x.column, -1.0)),
+            );
+            if let Some(p) = prev {
+                row.push((p, -1.0));
+            }
+            model.eq(&row, 0.0);
+            prev = Some(c);
+            let mut row = vec![(c, 1.0), (total, -1.0)];
+            if let Some(o) = by(r - 1) {
+                row.push((o, 1.0));
+            }
             model.leq(&row, 0.0);
         }
+        // A released due class within its own window: x ≤ Σ_{r ≤ t ≤ d} U.
         for x in xs.iter().filter(|x| x.release > 0) {
             if let Tier::Due(d) = x.tier {
                 let mut row = vec![(x.column, 1.0)];
-                row.extend((x.release..=d).filter_map(u).map(|c| (c, -1.0)));
+                if let Some(o) = by(d) {
+                    row.push((o, -1.0));
+                }
+                if let Some(o) = by(x.release - 1) {
+                    row.push((o, 1.0));
+                }
                 model.leq(&row, 0.0);
             }
         }
