@@ -905,8 +905,10 @@ pub fn solve_timeout(limit: Duration) -> Duration {
 /// solve (no plan yet) gets `time_limit`; a re-plan starts from the plan served
 /// (the planner's MIP start) and gets `replan_time_limit`. When that limit bites
 /// (gap above [`REFINE_GAP`]), the worker runs up to [`MAX_REFINE_ROUNDS`] more
-/// rounds, each starting from the last, so the plan served converges to what a
-/// long solve would give while staying at most one short solve behind the events.
+/// rounds even without a new change, each starting from the last and with twice the
+/// limit of the one before (never beyond the cold limit), so a scenario too big for
+/// the short limit still closes its gap in a quiet moment, while under a stream of
+/// events the plan stays about one short solve behind them.
 async fn replan_worker(mut w: Worker) {
     let mut pending: Vec<Instant> = Vec::new();
     let mut first = true;
@@ -914,16 +916,19 @@ async fn replan_worker(mut w: Worker) {
     let mut changed_at: Option<tokio::time::Instant> = None;
     let mut refine_rounds = 0u32;
     let mut refine = false;
+
     // After a failed solve: wait this long, then try again even without a new change.
     let mut retry: Option<Duration> = None;
     loop {
+        // A refinement round with nothing new to plan for.
+        let quiet_refine = refine && changed_at.is_none();
         if let Some(backoff) = retry {
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {},
                 _ = w.stop.changed() => return,
             }
-        } else if !(first || refine && changed_at.is_none()) {
-            // (A first plan, or a refinement round with nothing new, starts at once.)
+        } else if !(first || quiet_refine) {
+            // (A first plan, or a quiet refinement round, starts at once.)
             if changed_at.is_none() {
                 tokio::select! {
                     changed = w.stale.changed() => if changed.is_err() { return },
@@ -965,7 +970,9 @@ async fn replan_worker(mut w: Worker) {
         let previous = w.plan_tx.borrow().as_ref().map(|p| p.plan.clone());
         let settings = PlanSettings {
             time_limit: if previous.is_some() {
-                w.settings.replan_time_limit
+                let doublings = if quiet_refine { refine_rounds } else { 0 };
+                (w.settings.replan_time_limit * (1 << doublings.min(MAX_REFINE_ROUNDS)))
+                    .min(w.settings.time_limit.max(w.settings.replan_time_limit))
             } else {
                 w.settings.time_limit
             },
@@ -1305,8 +1312,12 @@ mod tests {
         engine.shutdown().await;
     }
 
+    /// The time limits `loose` was given, in order.
+    static LOOSE_LIMITS: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+
     /// A planner whose plans always report a loose gap, as when the time limit bites.
     fn loose(s: &Scenario, previous: Option<&Plan>, o: &PlanSettings) -> Result<Plan, SolveError> {
+        LOOSE_LIMITS.lock().unwrap().push(o.time_limit);
         let mut p = plan(s, previous, o)?;
         p.solver.gap = 0.5;
         Ok(p)
@@ -1318,6 +1329,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = settings();
         settings.planner = loose;
+        settings.replan_time_limit = Duration::from_secs(1);
         let engine = Engine::start(
             Box::new(SqliteStore::open(dir.path()).unwrap()),
             Arc::new(s.clone()),
@@ -1341,6 +1353,14 @@ mod tests {
         // Then it rests: no change, no more rounds.
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(version(&h.plan.borrow()), Some(last));
+        // A cold solve, then quiet refinement rounds whose limit doubles.
+        let secs: Vec<u64> = LOOSE_LIMITS
+            .lock()
+            .unwrap()
+            .iter()
+            .map(Duration::as_secs)
+            .collect();
+        assert_eq!(secs, [30, 2, 4, 8]);
         drop(plan_rx);
         drop(h);
         engine.shutdown().await;
