@@ -5,8 +5,8 @@
 //!   or flexible). Sessions in a group are interchangeable for everything but packing,
 //!   so the model counts them instead of naming them, which removes the symmetry a
 //!   per-session model would branch on.
-//! - Case classes `c`: cases of one (specialty, set of sites it may use, first day,
-//!   tier, priority), where the tier is "due on horizon day d", "overdue" or "later".
+//! - Case classes `c`: cases of one (specialty, day case or inpatient, set of sites
+//!   it may use, first day, tier, priority), where the tier is "due on horizon day d", "overdue" or "later".
 //!   Demand `D_c` is the class's minutes; its value per minute `w_c` is the class's
 //!   total [`super::case_value`] on time divided by `D_c`.
 //!
@@ -17,27 +17,29 @@
 //!   (each covers `minutes` of reserve and loses its `⌊cap·minutes⌋` bookable minutes);
 //! - `R[s,t,k] ≥ 0`: partial reserve held inside specialty-`k` sessions (costs its
 //!   minutes one for one);
-//! - `U[s,t,k] ≥ 0`: minutes of specialty `k` booked at site `s` on day `t`;
+//! - `U[s,t,k,i] ≥ 0`: minutes of specialty `k` booked at site `s` on day `t` for
+//!   day cases (`i` = 0) or inpatients (`i` = 1): they share the theatre minutes, and
+//!   only inpatients need beds, so a full ward does not close a day-case list;
 //! - `x[c,s] ≥ 0`: minutes of class `c` booked at site `s` (on time, for a due class).
 //!
 //! ## Constraints
 //! - sessions: `Σ_k n[g,k] + z[g] ≤ |g|` (flexible groups);
-//! - theatre minutes: `U[s,t,k] + R[s,t,k] ≤ Σ_g cap_g·n[g,k] + Σ_{g fixed k} cap_g·(|g| − z[g])`;
+//! - theatre minutes: `Σ_i U[s,t,k,i] + R[s,t,k] ≤ Σ_g cap_g·n[g,k] + Σ_{g fixed k} cap_g·(|g| − z[g])`;
 //! - emergency reserve (hard constraint 6), per site and day with need
 //!   `q = required − emergency-theatre minutes > 0`: `Σ_g minutes_g·z[g] + Σ_k R[s,t,k] ≥ q`,
 //!   or every session reserved whole when the day's sessions cannot hold `q`;
-//! - demand: `Σ_s x[c,s] ≤ D_c`; balance `Σ_t U[s,t,k] = Σ_c x[c,s]`;
+//! - demand: `Σ_s x[c,s] ≤ D_c`; balance `Σ_t U[s,t,k,i] = Σ_{c of kind i} x[c,s]`;
 //! - deadlines (earliest-deadline-first is optimal for one machine, so the nested
 //!   Hall conditions are exact for the fluid relaxation): for every due day `d`,
-//!   `Σ_{c due ≤ d} x[c,s] ≤ Σ_{t ≤ d} U[s,t,k]`; releases likewise,
-//!   `Σ_{c first ≥ r} x[c,s] ≤ Σ_{t ≥ r} U[s,t,k]`, and each released due class
+//!   `Σ_{c due ≤ d} x[c,s] ≤ Σ_{t ≤ d} U[s,t,k,i]`; releases likewise,
+//!   `Σ_{c first ≥ r} x[c,s] ≤ Σ_{t ≥ r} U[s,t,k,i]`, and each released due class
 //!   within its own window. Written with running totals (offered minutes by day,
 //!   demand by due date and by release) so each `x` and `U` appears in a few rows,
 //!   not in one row per later deadline: at large this cut the nonzeros from 180k to
 //!   57k;
-//! - beds (hard constraint 5), per pool and night: `Σ_{k,o} β[s,k,pool,o]·U[s,t−o,k] ≤
+//! - beds (hard constraint 5), per pool and night: `Σ_{k,o} β[s,k,pool,o]·U[s,t−o,k,1] ≤
 //!   room(pool, t)`, with `β` the beds per booked minute `o` nights after admission,
-//!   averaged over the specialty's due and overdue cases at that site.
+//!   averaged over the specialty's due and overdue inpatient cases at that site.
 //!
 //! ## Objective
 //! `max Σ w_c·x[c,s] − 10⁻⁴·(reserved minutes) − 10⁻³·Σ n`: the contract's order by
@@ -52,7 +54,7 @@
 //! them exist. Packing individual cases into sessions is left to stage 2, which is
 //! exact; the fluid model is an optimistic bound on what packing can achieve.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use good_lp::variable;
 
@@ -93,6 +95,8 @@ pub struct Decisions {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct ClassKey {
     specialty: usize,
+    /// Whether the cases stay in a bed (a day case needs none).
+    inpatient: bool,
     sites: Vec<usize>,
     release: u32,
     tier: Tier,
@@ -196,6 +200,7 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         let class = classes
             .entry(ClassKey {
                 specialty: k,
+                inpatient: case.stay.iter().any(|segment| segment.nights > 0),
                 sites,
                 release: first,
                 tier,
@@ -209,8 +214,10 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
 
     // Earliest release per (site, specialty): no minutes are offered before it.
     let mut release_min: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+    let mut stays: BTreeSet<(usize, usize, bool)> = BTreeSet::new();
     for key in classes.keys() {
         for &s in &key.sites {
+            stays.insert((s, key.specialty, key.inpatient));
             let r = release_min.entry((s, key.specialty)).or_insert(key.release);
             *r = (*r).min(key.release);
         }
@@ -218,7 +225,10 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
     let specialties = ledger.specialties.len();
 
     // Sessions, reserve and minutes per (site, day).
-    let mut used: BTreeMap<(usize, u32, usize), usize> = BTreeMap::new();
+    // U per (site, day, specialty, inpatient): day cases and inpatients share the
+    // specialty's theatre minutes but only inpatients need beds, so a full ward
+    // does not stop a specialty's day-case list.
+    let mut used: BTreeMap<(usize, u32, usize, bool), usize> = BTreeMap::new();
     let mut partial: BTreeMap<(usize, u32, usize), usize> = BTreeMap::new();
     for (&(site, day), gs) in &by_site_day {
         let need = ledger.reserve_need(site, day);
@@ -240,7 +250,12 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
             })
             .collect();
         for &k in &ks {
-            used.insert((site, day, k), model.add(variable().min(0.0), false));
+            for inpatient in [false, true] {
+                if stays.contains(&(site, k, inpatient)) {
+                    let u = model.add(variable().min(0.0), false);
+                    used.insert((site, day, k, inpatient), u);
+                }
+            }
         }
         if need > 0 {
             for &g in gs {
@@ -272,10 +287,14 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
             model.leq(&row, size);
         }
         for &k in &ks {
-            let Some(&u) = used.get(&(site, day, k)) else {
+            let mut row: Vec<(usize, f64)> = [false, true]
+                .iter()
+                .filter_map(|&inpatient| used.get(&(site, day, k, inpatient)))
+                .map(|&u| (u, 1.0))
+                .collect();
+            if row.is_empty() {
                 continue;
-            };
-            let mut row = vec![(u, 1.0)];
+            }
             if let Some(&r) = partial.get(&(site, day, k)) {
                 row.push((r, 1.0));
             }
@@ -319,7 +338,7 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         release: u32,
         tier: Tier,
     }
-    let mut served: BTreeMap<(usize, usize), Vec<Served>> = BTreeMap::new();
+    let mut served: BTreeMap<(usize, usize, bool), Vec<Served>> = BTreeMap::new();
     for (key, class) in &classes {
         let last = match key.tier {
             Tier::Due(d) => d,
@@ -332,18 +351,22 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         };
         let mut row = Vec::new();
         for &s in &key.sites {
-            let reachable = (key.release..=last).any(|t| used.contains_key(&(s, t, key.specialty)));
+            let reachable = (key.release..=last)
+                .any(|t| used.contains_key(&(s, t, key.specialty, key.inpatient)));
             if !reachable {
                 continue;
             }
             let x = model.add(variable().clamp(0.0, class.minutes), false);
             model.add_objective(x, w);
             row.push((x, 1.0));
-            served.entry((s, key.specialty)).or_default().push(Served {
-                column: x,
-                release: key.release,
-                tier: key.tier,
-            });
+            served
+                .entry((s, key.specialty, key.inpatient))
+                .or_default()
+                .push(Served {
+                    column: x,
+                    release: key.release,
+                    tier: key.tier,
+                });
         }
         if row.len() > 1 {
             model.leq(&row, class.minutes);
@@ -353,11 +376,11 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
     // (site, specialty) and day, and running totals of demand by due date and by
     // release, so every x and U sits in a handful of rows instead of one row per
     // later deadline (the nested sums made the LP O(horizon²) dense).
-    for (&(site, k), xs) in &served {
+    for (&(site, k, inpatient), xs) in &served {
         // offered[t] = Σ_{t' ≤ t} U[t'], over the days that have a U column.
         let mut offered: Vec<(u32, usize)> = Vec::new();
         for t in 0..horizon {
-            let Some(u) = used.get(&(site, t, k)).copied() else {
+            let Some(u) = used.get(&(site, t, k, inpatient)).copied() else {
                 continue;
             };
             let c = model.add(variable().min(0.0), false);
@@ -462,12 +485,14 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
                 k,
                 classes
                     .iter()
-                    .any(|(key, _)| key.specialty == k && key.tier != Tier::Later),
+                    .any(|(key, _)| key.specialty == k && key.inpatient && key.tier != Tier::Later),
             )
         })
         .collect();
     for (key, class) in &classes {
-        if urgent_only.get(&key.specialty) == Some(&true) && key.tier == Tier::Later {
+        if !key.inpatient
+            || urgent_only.get(&key.specialty) == Some(&true) && key.tier == Tier::Later
+        {
             continue;
         }
         for &s in &key.sites {
@@ -486,7 +511,10 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         }
     }
     let mut bed_rows: BTreeMap<(usize, u32), Vec<(usize, f64)>> = BTreeMap::new();
-    for (&(site, day, k), &u) in &used {
+    for (&(site, day, k, inpatient), &u) in &used {
+        if !inpatient {
+            continue;
+        }
         let Some((nights, minutes)) = profile.get(&(site, k)) else {
             continue;
         };

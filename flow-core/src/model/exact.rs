@@ -286,17 +286,18 @@ mod tests {
     use crate::planner::{PlanOptions, plan};
 
     /// The breach-only exact MIP is quick on tiny: its plan is feasible, and the
-    /// decomposition stays within one breach of the proven minimum.
+    /// decomposition reaches the proven minimum (day cases and inpatients apart in
+    /// the aggregate is what closed the last breach on seeds 2 and 5).
     #[test]
-    fn tiny_breach_minimum_is_feasible_and_close_to_the_planner() {
-        for seed in [1, 2, 3] {
+    fn tiny_breach_minimum_is_feasible_and_reached_by_the_planner() {
+        for seed in 1..=5 {
             let s = generate(&GenerateOptions::new(Size::Tiny, seed));
             let min = plan_exact(&s, &SolveOptions::default(), Objective::Breaches);
             let report = check(&s, &min);
             assert!(report.is_ok(), "seed {seed}: {:#?}", report.violations);
             let planned = check(&s, &plan(&s, &PlanOptions::default()).unwrap());
             assert!(
-                planned.kpis.avoidable_breaches <= report.kpis.avoidable_breaches + 1,
+                planned.kpis.avoidable_breaches <= report.kpis.avoidable_breaches,
                 "seed {seed}: planner {} vs minimum {}",
                 planned.kpis.avoidable_breaches,
                 report.kpis.avoidable_breaches
