@@ -26,8 +26,9 @@
 //! The previous plan's session decisions (specialties, whole-session reserves) are
 //! also the aggregate MIP's start ([`crate::model::LpModel::set_start`]): after a
 //! few events the optimum rarely moves far, and with a good incumbent from the first
-//! node HiGHS closes the gap in a fraction of a cold solve (medium: ≈0.07 s against
-//! 0.2–1 s; see `benches/plan.rs`, `replan`).
+//! node HiGHS closes the gap in a fraction of a cold solve (medium: 0.1–0.15 s
+//! against 0.9–1 s; see `benches/plan.rs`, `replan`). Trust-scale models start cold
+//! (see `START_MAX_COLUMNS`).
 //! The plan's `changes` extension counts kept, moved, cancelled and added cases.
 //!
 //! Every step books through [`Ledger::try_book`], so the plan satisfies every hard
@@ -196,14 +197,27 @@ pub(crate) fn finish(ledger: &Ledger<'_>, mut solver: SolverInfo) -> Plan {
     ledger.to_plan(solver, &HashMap::new())
 }
 
+/// Largest aggregate model (in columns) that re-planning starts from the previous
+/// decisions. HiGHS completes a start by solving the LP with its integers fixed,
+/// which at medium (≈2,600 columns) is cheap and makes a re-plan 6–9× faster, but at
+/// large (≈21,000 columns) takes as long as the root LP itself (2.8 s) and made
+/// re-plans slower than cold solves.
+const START_MAX_COLUMNS: usize = 8_000;
+
 /// Stage 1 to 4 of the module documentation.
 fn optimise(scenario: &Scenario, options: &PlanOptions, solve: &SolveOptions) -> Plan {
     let mut ledger = Ledger::new(scenario);
     let aggregate = model::build(&ledger);
     let layout = aggregate.layout;
     let mut lp = aggregate.model;
-    if let Some(previous) = &options.previous {
-        lp.set_start(layout.start(&previous_decisions(&ledger, previous)));
+    let before = options
+        .previous
+        .as_ref()
+        .map(|previous| previous_decisions(&ledger, previous));
+    if let Some(before) = &before
+        && lp.stats().columns <= START_MAX_COLUMNS
+    {
+        lp.set_start(layout.start(before));
     }
     let (decisions, mut info) = match model::solve(lp, solve) {
         Ok(solved) => (
@@ -227,7 +241,9 @@ fn optimise(scenario: &Scenario, options: &PlanOptions, solve: &SolveOptions) ->
             },
         ),
     };
-    match &decisions {
+    // Without a solution (a limit too short, a solver failure) a re-plan keeps the
+    // previous plan's session decisions; a first plan reserves whole sessions.
+    match decisions.as_ref().or(before.as_ref()) {
         Some(d) => apply_decisions(&mut ledger, d, options),
         None => ledger.reserve_whole_sessions(),
     }
@@ -848,6 +864,33 @@ mod tests {
         let p = plan(&s, &options).unwrap();
         assert_ok(&s, &p);
         assert_ne!(p.solver.status, "optimal");
+    }
+
+    /// A re-plan whose solver has no time keeps the previous plan's sessions: every
+    /// specialty and every booking, not a heuristic's.
+    #[test]
+    fn a_replan_without_solver_time_keeps_the_previous_sessions() {
+        let s = scenario(Size::Medium, 3);
+        let first = plan(&s, &PlanOptions::default()).unwrap();
+        let options = PlanOptions {
+            time_limit: Some(0.0),
+            previous: Some(first.clone()),
+            ..PlanOptions::default()
+        };
+        let again = plan(&s, &options).unwrap();
+        assert_ok(&s, &again);
+        let changes = again.changes.unwrap();
+        assert_eq!((changes.moved, changes.cancelled), (0, 0), "{changes:?}");
+        let specialties = |p: &Plan| {
+            p.sessions
+                .iter()
+                .filter(|x| !x.cases.is_empty())
+                .map(|x| (x.theatre.clone(), x.date, x.period, x.specialty.clone()))
+                .collect::<Vec<_>>()
+        };
+        let before = specialties(&first);
+        let after = specialties(&again);
+        assert!(before.iter().all(|x| after.contains(x)));
     }
 
     #[test]
