@@ -199,7 +199,7 @@ pub(crate) fn finish(ledger: &Ledger<'_>, mut solver: SolverInfo) -> Plan {
 
 /// Largest aggregate model (in columns) that re-planning starts from the previous
 /// decisions. HiGHS completes a start by solving the LP with its integers fixed,
-/// which at medium (≈2,600 columns) is cheap and makes a re-plan 6–9× faster, but at
+/// which at medium (≈2,600 columns) is cheap and makes a re-plan about 6× faster, but at
 /// large (≈21,000 columns) takes as long as the root LP itself (2.8 s) and made
 /// re-plans slower than cold solves.
 const START_MAX_COLUMNS: usize = 8_000;
@@ -530,16 +530,21 @@ fn book(ledger: &mut Ledger<'_>, frozen: &[bool]) {
         (first <= last).then_some((first, last))
     };
 
-    for &c in &due {
-        if let Some(w) = window(ledger, c, true) {
-            place(ledger, &compat, c, w, DUE_CHOICE);
+    // Due cases by deadline into the latest session that meets it, then the overdue
+    // backlog in turn into the earliest.
+    let in_turn = |ledger: &mut Ledger<'_>| {
+        for &c in &due {
+            if let Some(w) = window(ledger, c, true) {
+                place(ledger, &compat, c, w, DUE_CHOICE);
+            }
         }
-    }
-    for &c in &overdue {
-        if let Some(w) = window(ledger, c, false) {
-            place(ledger, &compat, c, w, Choice::Earliest);
+        for &c in &overdue {
+            if let Some(w) = window(ledger, c, false) {
+                place(ledger, &compat, c, w, Choice::Earliest);
+            }
         }
-    }
+    };
+    in_turn(ledger);
     repair(
         ledger,
         &compat,
@@ -554,16 +559,7 @@ fn book(ledger: &mut Ledger<'_>, frozen: &[bool]) {
             ledger.set_specialty(s, None);
         }
     }
-    for &c in &due {
-        if let Some(w) = window(ledger, c, true) {
-            place(ledger, &compat, c, w, DUE_CHOICE);
-        }
-    }
-    for &c in &overdue {
-        if let Some(w) = window(ledger, c, false) {
-            place(ledger, &compat, c, w, Choice::Earliest);
-        }
-    }
+    in_turn(ledger);
     let mut late: Vec<usize> = due.clone();
     late.extend(rest.iter().copied());
     late.sort_by_key(|&c| key(c));

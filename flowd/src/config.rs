@@ -283,11 +283,8 @@ mod tests {
                 .contains("solve_time_limit_s")
         );
         let bad = Config {
-            replan_time_limit_s: f64::NAN,
-            ..bad
-        };
-        let bad = Config {
             solve_time_limit_s: 1.0,
+            replan_time_limit_s: f64::NAN,
             ..bad
         };
         assert!(

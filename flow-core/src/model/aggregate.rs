@@ -6,7 +6,8 @@
 //!   so the model counts them instead of naming them, which removes the symmetry a
 //!   per-session model would branch on.
 //! - Case classes `c`: cases of one (specialty, day case or inpatient, set of sites
-//!   it may use, first day, tier, priority), where the tier is "due on horizon day d", "overdue" or "later".
+//!   it may use, first day, tier, priority), where the tier is "due on horizon day
+//!   d", "overdue" or "later".
 //!   Demand `D_c` is the class's minutes; its value per minute `w_c` is the class's
 //!   total [`super::case_value`] on time divided by `D_c`.
 //!
@@ -380,16 +381,10 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         // offered[t] = Σ_{t' ≤ t} U[t'], over the days that have a U column.
         let mut offered: Vec<(u32, usize)> = Vec::new();
         for t in 0..horizon {
-            let Some(u) = used.get(&(site, t, k, inpatient)).copied() else {
-                continue;
-            };
-            let c = model.add(variable().min(0.0), false);
-            let mut row = vec![(c, 1.0), (u, -1.0)];
-            if let Some(&(_, prev)) = offered.last() {
-                row.push((prev, -1.0));
+            if let Some(&u) = used.get(&(site, t, k, inpatient)) {
+                let prev = offered.last().map(|&(_, c)| c);
+                offered.push((t, running_total(&mut model, prev, [u])));
             }
-            model.eq(&row, 0.0);
-            offered.push((t, c));
         }
         // Σ_{t ≤ d} U as a column (None: nothing offered by then).
         let by = |d: u32| {
@@ -419,17 +414,8 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         due_days.dedup();
         let mut prev: Option<usize> = None;
         for &d in &due_days {
-            let c = model.add(variable().min(0.0), false);
-            let mut row = vec![(c, 1.0)];
-            row.extend(
-                xs.iter()
-                    .filter(|x| x.tier == Tier::Due(d))
-                    .map(|x| (x.column, -1.0)),
-            );
-            if let Some(p) = prev {
-                row.push((p, -1.0));
-            }
-            model.eq(&row, 0.0);
+            let due = xs.iter().filter(|x| x.tier == Tier::Due(d));
+            let c = running_total(&mut model, prev, due.map(|x| x.column));
             prev = Some(c);
             let mut row = vec![(c, 1.0)];
             if let Some(o) = by(d) {
@@ -444,17 +430,8 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         releases.dedup();
         let mut prev: Option<usize> = None;
         for &r in releases.iter().rev() {
-            let c = model.add(variable().min(0.0), false);
-            let mut row = vec![(c, 1.0)];
-            row.extend(
-                xs.iter()
-                    .filter(|x| x.release == r)
-                    .map(|x| (x.column, -1.0)),
-            );
-            if let Some(p) = prev {
-                row.push((p, -1.0));
-            }
-            model.eq(&row, 0.0);
+            let released = xs.iter().filter(|x| x.release == r);
+            let c = running_total(&mut model, prev, released.map(|x| x.column));
             prev = Some(c);
             let mut row = vec![(c, 1.0), (total, -1.0)];
             if let Some(o) = by(r - 1) {
@@ -543,6 +520,19 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
             slots: ledger.slots.len(),
         },
     }
+}
+
+/// A new column `c = prev + Σ terms` (a running total; `prev` is the one before).
+fn running_total(
+    model: &mut LpModel,
+    prev: Option<usize>,
+    terms: impl IntoIterator<Item = usize>,
+) -> usize {
+    let c = model.add(variable().min(0.0), false);
+    let mut row = vec![(c, 1.0)];
+    row.extend(prev.into_iter().chain(terms).map(|t| (t, -1.0)));
+    model.eq(&row, 0.0);
+    c
 }
 
 impl Layout {
