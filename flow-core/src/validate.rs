@@ -2123,8 +2123,10 @@ mod tests {
             let _ = parse_plan(&text);
         }
 
+        // Every cut loses part of the document itself: cutting only the trailing
+        // newline leaves it whole (and valid), which is no truncation.
         #[test]
-        fn truncated_documents_never_panic(cut in 0usize..FIXTURE.len()) {
+        fn truncated_documents_never_panic(cut in 0usize..FIXTURE.trim_end().chars().count()) {
             let text: String = FIXTURE.chars().take(cut).collect();
             prop_assert!(parse_scenario(&text).is_err());
         }
