@@ -174,6 +174,7 @@ pub fn generate(opts: &GenerateOptions) -> Scenario {
         waiting_list,
         inpatients,
         emergency,
+        surgeons: Vec::new(),
     }
 }
 
@@ -902,6 +903,7 @@ fn make_waiting_list(
             site,
             stay,
             due: None,
+            surgeon: None,
         });
     }
     out

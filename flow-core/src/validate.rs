@@ -373,6 +373,37 @@ pub fn validate_scenario(s: &Scenario) -> Vec<FieldError> {
         }
     }
 
+    // Surgeons and their operating days.
+    let surgeons = index_ids(
+        &mut r,
+        "surgeon",
+        s.surgeons.iter().map(|x| x.id.as_str()),
+        |i| format!("surgeons[{i}].id"),
+    );
+    let known_surgeons = known_names(surgeons.keys().copied());
+    for (i, surgeon) in s.surgeons.iter().enumerate() {
+        let mut dates: HashMap<NaiveDate, usize> = HashMap::new();
+        for (j, day) in surgeon.days.iter().enumerate() {
+            let path = format!("surgeons[{i}].days[{j}]");
+            match horizon {
+                Some((first, last)) if day.date < first || day.date > last => r.add(
+                    format!("{path}.date"),
+                    format!("{} is outside the horizon ({first} to {last})", day.date),
+                ),
+                _ => {}
+            }
+            if let Some(earlier) = dates.insert(day.date, j) {
+                r.add(
+                    format!("{path}.date"),
+                    format!(
+                        "duplicate day: surgeon \"{}\" already lists {} at surgeons[{i}].days[{earlier}]",
+                        surgeon.id, day.date
+                    ),
+                );
+            }
+        }
+    }
+
     // The waiting list.
     index_ids(
         &mut r,
@@ -392,6 +423,14 @@ pub fn validate_scenario(s: &Scenario) -> Vec<FieldError> {
             r.add(
                 format!("{path}.duration_min"),
                 at_least(1, case.duration_min),
+            );
+        }
+        if let Some(surgeon) = &case.surgeon
+            && !surgeons.contains_key(surgeon.as_str())
+        {
+            r.add(
+                format!("{path}.surgeon"),
+                unknown("surgeon", surgeon, &known_surgeons),
             );
         }
         let site_known = match &case.site {
@@ -1883,6 +1922,7 @@ mod tests {
                     ],
                 },
                 due: None,
+                surgeon: None,
             })
             .collect();
         let inpatients = (0..500)
@@ -1934,6 +1974,7 @@ mod tests {
                 admissions,
                 theatre,
             },
+            surgeons: vec![],
         }
     }
 
