@@ -1017,6 +1017,203 @@ mod tests {
     }
 
     #[test]
+    fn movements_cancellations_and_stale_events() {
+        let (s, c, mut st) = setup();
+        let (w0, w1) = (s.wards[0].id.clone(), s.wards[1].id.clone());
+        let mut n = 0;
+        let mut apply = |st: &mut State, at: &str, body: serde_json::Value| {
+            n += 1;
+            let mut v = body;
+            v["id"] = json!(format!("m{n}"));
+            v["at"] = json!(at);
+            st.apply(&ev(&c, v)).outcome
+        };
+        let ok = Outcome::Applied;
+        let rejected = |r| Outcome::Rejected(r);
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T08:00:00Z",
+                json!({"type":"admit","patient":"p","ward":w0,"expected_discharge":"2026-12-09","route":"emergency"})
+            ),
+            ok
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T10:00:00Z",
+                json!({"type":"transfer","patient":"p","ward":w1})
+            ),
+            ok
+        );
+        // Older than the last movement: not moved.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T09:00:00Z",
+                json!({"type":"transfer","patient":"p","ward":w0})
+            ),
+            rejected(Rejection::Stale)
+        );
+        assert_eq!(st.ward_of("p"), Some(w1.as_str()));
+        // The latest transfer is cancelled once.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T11:00:00Z",
+                json!({"type":"transfer_cancelled","patient":"p"})
+            ),
+            ok
+        );
+        assert_eq!(st.ward_of("p"), Some(w0.as_str()));
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T11:05:00Z",
+                json!({"type":"transfer_cancelled","patient":"p"})
+            ),
+            rejected(Rejection::NothingToCancel)
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T11:10:00Z",
+                json!({"type":"update","patient":"p","expected_discharge":"2026-12-12"})
+            ),
+            ok
+        );
+        assert_eq!(
+            st.inpatients["p"].expected_discharge.to_string(),
+            "2026-12-12"
+        );
+        // Discharge, then its cancellation restores the bed.
+        let before = st.wards()[0].occupied;
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T12:00:00Z",
+                json!({"type":"discharge","patient":"p"})
+            ),
+            ok
+        );
+        assert_eq!(st.wards()[0].occupied, before - 1);
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T11:30:00Z",
+                json!({"type":"discharge_cancelled","patient":"p"})
+            ),
+            rejected(Rejection::Stale)
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T13:00:00Z",
+                json!({"type":"discharge_cancelled","patient":"p"})
+            ),
+            ok
+        );
+        assert_eq!(st.ward_of("p"), Some(w0.as_str()));
+        assert_eq!(st.wards()[0].occupied, before);
+        // An admission cancelled: the bed is freed, nothing to restore afterwards.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T14:00:00Z",
+                json!({"type":"admit_cancelled","patient":"p"})
+            ),
+            ok
+        );
+        assert_eq!(st.ward_of("p"), None);
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T14:10:00Z",
+                json!({"type":"discharge_cancelled","patient":"p"})
+            ),
+            rejected(Rejection::PatientNotIn)
+        );
+        // Unknown patients: a transfer that may admit does; one that may not is a no-op.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T15:00:00Z",
+                json!({"type":"transfer","patient":"q","ward":w1})
+            ),
+            rejected(Rejection::PatientNotIn)
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T15:00:00Z",
+                json!({"type":"transfer","patient":"q","ward":w1,
+            "admit_unknown":{"expected_discharge":"2026-12-09","route":"elective"}})
+            ),
+            ok
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T15:01:00Z",
+                json!({"type":"discharge_cancelled","patient":"r","ward":w0,
+            "admit_unknown":{"expected_discharge":"2026-12-09","route":"elective"}})
+            ),
+            ok
+        );
+        // Swap: both move at once.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T16:00:00Z",
+                json!({"type":"swap","patient":"q","other":"r"})
+            ),
+            ok
+        );
+        assert_eq!(
+            (st.ward_of("q"), st.ward_of("r")),
+            (Some(w0.as_str()), Some(w1.as_str()))
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T16:00:00Z",
+                json!({"type":"swap","patient":"q","other":"nobody"})
+            ),
+            rejected(Rejection::PatientNotIn)
+        );
+        // Pre-admissions: recorded, cancelled, not planned.
+        let stale_before = st.apply(&ev(&c, json!({"id":"pa","at":"2026-12-07T16:30:00Z","type":"pre_admit","patient":"z","route":"elective"})));
+        assert!(stale_before.is_applied() && !stale_before.stale);
+        assert_eq!(st.pre_admitted_len(), 1);
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T16:40:00Z",
+                json!({"type":"pre_admit_cancelled","patient":"z"})
+            ),
+            ok
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T16:41:00Z",
+                json!({"type":"pre_admit_cancelled","patient":"z"})
+            ),
+            rejected(Rejection::NothingToCancel)
+        );
+        // The occupancy counts stayed in step, and the state replays alike.
+        let mut occupied: BTreeMap<String, u32> = BTreeMap::new();
+        for bed in st.inpatients.values() {
+            *occupied.entry(bed.ward.clone()).or_default() += 1;
+        }
+        for w in st.wards() {
+            assert_eq!(w.occupied, occupied.get(&w.id).copied().unwrap_or(0));
+        }
+        let text = serde_json::to_string(&st).unwrap();
+        assert_eq!(serde_json::from_str::<State>(&text).unwrap(), st);
+    }
+
+    #[test]
     fn state_round_trips_through_json() {
         let (s, c, mut st) = setup();
         let e = ev(
