@@ -384,9 +384,11 @@ fn framing_with_our_own_client() {
 
     // Resend: AA, not applied again; a conflicting resend: AE 205.
     let seq = last_seq(&mut http);
-    let ack = c
-        .send(&msg("F3", "A01", "Q3", "WARD2", "20261207090000"))
-        .unwrap();
+    // The same message with only MSH-7 changed.
+    let resend = String::from_utf8(msg("F3", "A01", "Q3", "WARD2", "20261207080200"))
+        .unwrap()
+        .replacen("|RVJ|20261207080200||", "|RVJ|20261207090000||", 1);
+    let ack = c.send(resend.as_bytes()).unwrap();
     assert_eq!(msa(&ack).0, "AA");
     let ack = c
         .send(&msg("F3", "A01", "Q4", "WARD2", "20261207080200"))
@@ -406,6 +408,25 @@ fn framing_with_our_own_client() {
     assert!(big.closed(), "oversize frame");
 
     // 16 connections are served; the 17th is closed at once.
+    drop((c, bad, big));
+    let gauge = |http: &mut Http| -> i64 {
+        http.get("/metrics")
+            .text()
+            .lines()
+            .find_map(|l| l.strip_prefix("flowd_hl7_connections_open "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1)
+    };
+    let settle = |http: &mut Http, n: i64| {
+        for _ in 0..1000 {
+            if gauge(http) == n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("{n} connections never open");
+    };
+    settle(&mut http, 0);
     let mut open: Vec<Client> = (0..16)
         .map(|i| {
             let mut c = Client::connect(addr).unwrap();
@@ -422,22 +443,7 @@ fn framing_with_our_own_client() {
             c
         })
         .collect();
-    drop(c);
-    // The connection closed above may still count for a moment; wait until 16 are open.
-    let gauge = |http: &mut Http| -> i64 {
-        http.get("/metrics")
-            .text()
-            .lines()
-            .find_map(|l| l.strip_prefix("flowd_hl7_connections_open "))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(-1)
-    };
-    for _ in 0..500 {
-        if gauge(&mut http) == 16 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    settle(&mut http, 16);
     let mut seventeenth = Client::connect(addr).unwrap();
     assert!(seventeenth.closed(), "the 17th connection is refused");
     // The sixteen still work.
