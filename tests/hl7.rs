@@ -349,7 +349,7 @@ fn corpus_through_mllp_send() {
 #[test]
 fn framing_with_our_own_client() {
     let s = scenario(Size::Tiny, 32);
-    let (_dir, _path, daemon) = start(&s, "max_frame_bytes = 2048", &[]);
+    let (_dir, _path, daemon) = start(&s, "max_frame_bytes = 2048\nframe_timeout_s = 1", &[]);
     let addr = daemon.mllp.expect("mllp");
     let mut http = daemon.http();
 
@@ -451,7 +451,14 @@ fn framing_with_our_own_client() {
         .send(&msg("K99", "A28", "Q0", "WARD1", "20261207080000"))
         .unwrap();
     assert_eq!(msa(&ack).0, "AA");
+    let mut idle = open.pop().expect("one");
     open.clear();
+    settle(&mut http, 1);
+
+    // An unfinished frame is dropped and its connection closed (frame_timeout_s = 1).
+    let mut slow = Client::connect(addr).unwrap();
+    slow.write(b"\x0bMSH|^~\\&|PAS").unwrap();
+    assert!(slow.closed(), "unfinished frame");
     let metrics = http.get("/metrics").text();
     let value = |name: &str| -> f64 {
         metrics
@@ -473,7 +480,13 @@ fn framing_with_our_own_client() {
         value("flowd_hl7_connections_closed_total{reason=\"bad_end\"} "),
         1.0
     );
+    assert_eq!(
+        value("flowd_hl7_connections_closed_total{reason=\"frame_timeout\"} "),
+        1.0
+    );
+    // SIGTERM with an idle connection open: it is closed and the daemon exits 0.
     assert_eq!(daemon.terminate().code(), Some(0));
+    assert!(idle.closed(), "idle connection closed at shutdown");
 }
 
 /// What the senders know: keys answered AA, and messages that got no answer.
