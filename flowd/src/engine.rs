@@ -1302,6 +1302,123 @@ mod tests {
         engine.shutdown().await;
     }
 
+    fn key(k: &str, digest: &str, accept: bool) -> Option<MessageKey> {
+        Some(MessageKey {
+            key: k.into(),
+            digest: digest.into(),
+            accept,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn message_keys_dedupe_conflict_and_survive_a_restart() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 3));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let start = || async {
+            Engine::start(
+                Box::new(SqliteStore::open(dir.path()).unwrap()),
+                Arc::new(s.clone()),
+                catalog.clone(),
+                Metrics::new().unwrap(),
+                settings(),
+            )
+            .await
+            .unwrap()
+        };
+        let p0 = s.inpatients[0].id.clone();
+        let v = json!({"id":"hl7:k1","at":"2026-12-07T08:00:00Z","type":"discharge","patient":p0});
+        let incoming = || Incoming {
+            event: parse_event(&v, &catalog).unwrap(),
+            body: v.to_string(),
+        };
+        let submit = |h: EngineHandle, events: Vec<Incoming>, k: Option<MessageKey>| async move {
+            crate::ingest::submit_keyed(&h, events, k, "test".into(), Instant::now()).await
+        };
+        let engine = start().await;
+        let h = engine.handle();
+        // New and accepted: stored with its event.
+        let acks = submit(h.clone(), vec![incoming()], key("k1", "d1", true))
+            .await
+            .unwrap();
+        assert_eq!((acks[0].seq, &acks[0].outcome), (1, &AckOutcome::Applied));
+        // Same digest: a duplicate; another digest: a conflict; nothing stored.
+        let acks = submit(h.clone(), vec![incoming()], key("k1", "d1", true))
+            .await
+            .unwrap();
+        assert_eq!(acks[0].outcome, AckOutcome::Duplicate("applied".into()));
+        let err = submit(h.clone(), Vec::new(), key("k1", "d2", false))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, EngineError::KeyConflict));
+        // A refused message with a new key: answered empty, its key not stored.
+        assert!(
+            submit(h.clone(), Vec::new(), key("k2", "d", false))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // An ignored message: no event, but its key is kept.
+        assert!(
+            submit(h.clone(), Vec::new(), key("k2", "d", true))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let acks = submit(h.clone(), Vec::new(), key("k2", "d", true))
+            .await
+            .unwrap();
+        assert_eq!(acks[0].outcome, AckOutcome::Duplicate("ignored".into()));
+        drop(h);
+        engine.shutdown().await;
+        // Kept across a restart.
+        let engine = start().await;
+        let h = engine.handle();
+        let acks = submit(h.clone(), vec![incoming()], key("k1", "d1", true))
+            .await
+            .unwrap();
+        assert_eq!(acks[0].outcome, AckOutcome::Duplicate("applied".into()));
+        assert!(matches!(
+            submit(h.clone(), Vec::new(), key("k2", "other", true)).await,
+            Err(EngineError::KeyConflict)
+        ));
+        assert_eq!(h.view.borrow().last_seq, 1);
+        drop(h);
+        engine.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_without_message_keys_refuses_keyed_messages() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 3));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let store = Flaky {
+            inner: SqliteStore::open(dir.path()).unwrap(),
+            failing: Arc::new(AtomicBool::new(false)),
+        };
+        let engine = Engine::start(
+            Box::new(store),
+            Arc::new(s.clone()),
+            catalog.clone(),
+            Metrics::new().unwrap(),
+            settings(),
+        )
+        .await
+        .unwrap();
+        let h = engine.handle();
+        let r = crate::ingest::submit_keyed(
+            &h,
+            Vec::new(),
+            key("k", "d", true),
+            "t".into(),
+            Instant::now(),
+        )
+        .await;
+        assert!(matches!(r, Err(EngineError::Unavailable(_))));
+        drop(h);
+        engine.shutdown().await;
+    }
+
     /// What the test planner does: 0 plan, 1 overrun the time limit, 2 break a constraint.
     static MODE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
