@@ -159,6 +159,8 @@ pub struct Daemon {
     child: Option<Child>,
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The MLLP address, when started with `--mllp-listen`.
+    pub mllp: Option<SocketAddr>,
     /// Where its log goes.
     pub log: PathBuf,
 }
@@ -196,11 +198,27 @@ impl Daemon {
             .expect("spawn flowd serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let want_mllp = args.contains(&"--mllp-listen")
+            || args
+                .iter()
+                .position(|a| *a == "--config")
+                .and_then(|i| args.get(i + 1))
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .is_some_and(|t| t.contains("[hl7]") && t.contains("listen"));
+        let mut addr: Option<SocketAddr> = None;
+        let mut mllp = None;
         let addr = loop {
+            if let Some(a) = addr
+                && (mllp.is_some() || !want_mllp)
+            {
+                break a;
+            }
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(a) = line.strip_prefix("listening on ") {
-                        break a.trim().parse().expect("address");
+                        addr = Some(a.trim().parse().expect("address"));
+                    } else if let Some(a) = line.strip_prefix("mllp listening on ") {
+                        mllp = Some(a.trim().parse().expect("mllp address"));
                     }
                 }
                 _ => {
@@ -216,6 +234,7 @@ impl Daemon {
         Daemon {
             child: Some(child),
             addr,
+            mllp,
             log,
         }
     }

@@ -9,6 +9,8 @@ mod cli;
 mod crash;
 // `flowd serve` end to end over HTTP.
 mod daemon;
+// HL7 v2 ADT over MLLP: corpus via python-hl7's mllp_send, framing, kill -9, throughput.
+mod hl7;
 // Helpers for the daemon tests (process control, HTTP client, event streams).
 mod live;
 // Load figures (ignored; run in release, see the module's docs).

@@ -70,10 +70,25 @@ pub enum EventKind {
     Listed(Listed),
     /// A case left the waiting list without surgery here.
     Delisted(CaseRef),
+    /// A patient is expected to be admitted (HL7 A05).
+    PreAdmit(PreAdmit),
+    /// A pre-admission was cancelled (HL7 A38).
+    PreAdmitCancelled(PatientRef),
+    /// A patient's details changed, without a movement (HL7 A08).
+    Update(Update),
+    /// An admission was entered in error: the bed is freed, it is not a discharge
+    /// (HL7 A11).
+    AdmitCancelled(PatientRef),
+    /// The patient's latest transfer was entered in error (HL7 A12).
+    TransferCancelled(TransferCancelled),
+    /// The patient's latest discharge was entered in error (HL7 A13).
+    DischargeCancelled(DischargeCancelled),
+    /// Two patients exchanged beds, both moves at once (HL7 A17).
+    Swap(Swap),
 }
 
-/// Every event `type`, in the contract's order.
-pub const EVENT_TYPES: [&str; 9] = [
+/// Every event `type`, in the contract's order (the extension's types last).
+pub const EVENT_TYPES: [&str; 16] = [
     "admit",
     "discharge",
     "transfer",
@@ -83,6 +98,13 @@ pub const EVENT_TYPES: [&str; 9] = [
     "ward_beds",
     "listed",
     "delisted",
+    "pre_admit",
+    "pre_admit_cancelled",
+    "update",
+    "admit_cancelled",
+    "transfer_cancelled",
+    "discharge_cancelled",
+    "swap",
 ];
 
 impl EventKind {
@@ -98,6 +120,13 @@ impl EventKind {
             EventKind::WardBeds(_) => "ward_beds",
             EventKind::Listed(_) => "listed",
             EventKind::Delisted(_) => "delisted",
+            EventKind::PreAdmit(_) => "pre_admit",
+            EventKind::PreAdmitCancelled(_) => "pre_admit_cancelled",
+            EventKind::Update(_) => "update",
+            EventKind::AdmitCancelled(_) => "admit_cancelled",
+            EventKind::TransferCancelled(_) => "transfer_cancelled",
+            EventKind::DischargeCancelled(_) => "discharge_cancelled",
+            EventKind::Swap(_) => "swap",
         }
     }
 }
@@ -154,6 +183,88 @@ pub struct Transfer {
     pub patient: String,
     /// Ward id moved to.
     pub ward: String,
+    /// If set and the patient is not in a bed, admit them to `ward` instead of
+    /// rejecting the transfer (a feed whose admission predates flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admit_unknown: Option<AdmitDetails>,
+}
+
+/// How to admit a patient flow has not seen, when an event implies they are in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdmitDetails {
+    /// Expected discharge day.
+    pub expected_discharge: NaiveDate,
+    /// `emergency` or `elective`.
+    pub route: Route,
+}
+
+/// An event about one patient (`pre_admit_cancelled`, `admit_cancelled`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientRef {
+    /// Patient id.
+    pub patient: String,
+}
+
+/// `pre_admit`: `patient` is expected in (`ward` when known) on `expected_admit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreAdmit {
+    /// Patient id.
+    pub patient: String,
+    /// Ward id, when already known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ward: Option<String>,
+    /// Expected admission day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_admit: Option<NaiveDate>,
+    /// Expected discharge day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_discharge: Option<NaiveDate>,
+    /// `emergency` or `elective`.
+    pub route: Route,
+}
+
+/// `update`: what changed about `patient` (absent fields are unchanged); no movement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    /// Patient id.
+    pub patient: String,
+    /// New expected discharge day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_discharge: Option<NaiveDate>,
+}
+
+/// `transfer_cancelled`: `patient` goes back to `ward`, or to the ward they were
+/// transferred from when `ward` is absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferCancelled {
+    /// Patient id.
+    pub patient: String,
+    /// Ward id to go back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ward: Option<String>,
+}
+
+/// `discharge_cancelled`: `patient` is back in `ward`, or in the ward they left when
+/// `ward` is absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DischargeCancelled {
+    /// Patient id.
+    pub patient: String,
+    /// Ward id they are in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ward: Option<String>,
+    /// If set and flow never saw the patient discharged, admit them to `ward`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admit_unknown: Option<AdmitDetails>,
+}
+
+/// `swap`: `patient` and `other` exchange beds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Swap {
+    /// Patient id.
+    pub patient: String,
+    /// The other patient's id.
+    pub other: String,
 }
 
 /// `trauma_arrival`: a case needing about `minutes_est` theatre minutes at `site`.
@@ -273,8 +384,48 @@ impl Catalog {
                 }
             }
             EventKind::Listed(l) => self.case(&mut errors, &l.case),
+            EventKind::PreAdmit(p) => {
+                id_field(&mut errors, "patient", &p.patient);
+                if let Some(ward) = &p.ward {
+                    self.ward(&mut errors, "ward", ward);
+                }
+            }
+            EventKind::PreAdmitCancelled(p) | EventKind::AdmitCancelled(p) => {
+                id_field(&mut errors, "patient", &p.patient);
+            }
+            EventKind::Update(u) => id_field(&mut errors, "patient", &u.patient),
+            EventKind::TransferCancelled(t) => {
+                id_field(&mut errors, "patient", &t.patient);
+                if let Some(ward) = &t.ward {
+                    self.ward(&mut errors, "ward", ward);
+                }
+            }
+            EventKind::DischargeCancelled(d) => {
+                id_field(&mut errors, "patient", &d.patient);
+                if let Some(ward) = &d.ward {
+                    self.ward(&mut errors, "ward", ward);
+                }
+                if d.admit_unknown.is_some() && d.ward.is_none() {
+                    errors.push(FieldError::new(
+                        "admit_unknown",
+                        "needs `ward` (where to admit the patient)",
+                    ));
+                }
+            }
+            EventKind::Swap(w) => {
+                id_field(&mut errors, "patient", &w.patient);
+                id_field(&mut errors, "other", &w.other);
+                if w.patient == w.other {
+                    errors.push(FieldError::new("other", "must differ from `patient`"));
+                }
+            }
         }
         errors
+    }
+
+    /// Whether `ward` is a ward id of the scenario.
+    pub fn has_ward(&self, ward: &str) -> bool {
+        self.wards.contains(ward)
     }
 
     fn ward(&self, errors: &mut Vec<FieldError>, path: &str, ward: &str) {
@@ -383,6 +534,13 @@ fn read_event(value: &Value) -> Result<Event, FieldError> {
         Some("ward_beds") => EventKind::WardBeds(payload(value)?),
         Some("listed") => EventKind::Listed(payload(value)?),
         Some("delisted") => EventKind::Delisted(payload(value)?),
+        Some("pre_admit") => EventKind::PreAdmit(payload(value)?),
+        Some("pre_admit_cancelled") => EventKind::PreAdmitCancelled(payload(value)?),
+        Some("update") => EventKind::Update(payload(value)?),
+        Some("admit_cancelled") => EventKind::AdmitCancelled(payload(value)?),
+        Some("transfer_cancelled") => EventKind::TransferCancelled(payload(value)?),
+        Some("discharge_cancelled") => EventKind::DischargeCancelled(payload(value)?),
+        Some("swap") => EventKind::Swap(payload(value)?),
         Some(other) => {
             return Err(FieldError::new(
                 "type",
@@ -465,6 +623,15 @@ mod tests {
                    "from":"2026-12-08","to":"2026-12-09"}),
             json!({"id":"e-8","at":"2026-12-07T10:00:00Z","type":"listed","case": case}),
             json!({"id":"e-9","at":"2026-12-07T10:01:00Z","type":"delisted","case":"c-000009"}),
+            json!({"id":"e-10","at":"2026-12-07T10:02:00Z","type":"pre_admit","patient":"p-79",
+                   "ward":ward,"expected_admit":"2026-12-09","expected_discharge":"2026-12-11","route":"elective"}),
+            json!({"id":"e-11","at":"2026-12-07T10:03:00Z","type":"pre_admit_cancelled","patient":"p-79"}),
+            json!({"id":"e-12","at":"2026-12-07T10:04:00Z","type":"update","patient":"p-78","expected_discharge":"2026-12-12"}),
+            json!({"id":"e-13","at":"2026-12-07T10:05:00Z","type":"admit_cancelled","patient":"p-78"}),
+            json!({"id":"e-14","at":"2026-12-07T10:06:00Z","type":"transfer_cancelled","patient":"p-78"}),
+            json!({"id":"e-15","at":"2026-12-07T10:07:00Z","type":"discharge_cancelled","patient":"p-77","ward":ward,
+                   "admit_unknown":{"expected_discharge":"2026-12-08","route":"emergency"}}),
+            json!({"id":"e-16","at":"2026-12-07T10:08:00Z","type":"swap","patient":"p-77","other":"p-78"}),
         ];
         for (i, v) in examples.iter().enumerate() {
             let e = parse_event(v, &c).unwrap_or_else(|err| panic!("{v}: {err}"));

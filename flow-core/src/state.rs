@@ -25,6 +25,15 @@
 //!   the night after the current day (they are in a bed tonight).
 //! - An `admit` naming a waiting case takes it off the list for planning (it is being
 //!   treated); `case_cancelled` puts it back; `case_done` removes it for good.
+//! - Patient movements (admit, transfer, discharge, swap and their cancellations) keep
+//!   the time of the patient's last movement: an event older than it does not move
+//!   the patient (rejected as `stale`), so a late message cannot undo a newer one.
+//! - A cancellation applies only to the patient's latest movement of its kind:
+//!   `transfer_cancelled` undoes the last transfer once, `discharge_cancelled` the
+//!   last discharge (remembered for [`DISCHARGE_MEMORY_DAYS`] days), `admit_cancelled`
+//!   frees the bed without counting a discharge.
+//! - `pre_admit` records an expected admission (shown, not planned); an `admit` of
+//!   that patient or `pre_admit_cancelled` removes it.
 //! - Trauma minutes at a site beyond the day's dedicated emergency-theatre minutes
 //!   come out of that day's elective sessions at the site, latest list first; the
 //!   statistical reserve for the day is still held on top (conservative).
@@ -34,7 +43,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Days, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, EventKind, Route, WardBeds};
+use crate::event::{AdmitDetails, Event, EventKind, PreAdmit, Route, WardBeds};
+
+/// Days a discharge is remembered for `discharge_cancelled`.
+pub const DISCHARGE_MEMORY_DAYS: u64 = 7;
 use crate::scenario::{Case, Closure, Inpatient, Scenario, Ward};
 
 /// The live state of a trust.
@@ -60,6 +72,19 @@ pub struct State {
     occupied: BTreeMap<String, u32>,
     /// Cases waiting per priority, P1a first (kept in step with `waiting`).
     waiting_counts: [u64; 5],
+    /// Recent discharges, by patient id, for `discharge_cancelled`.
+    #[serde(default)]
+    discharged: BTreeMap<String, Left>,
+    /// Expected admissions, by patient id.
+    #[serde(default)]
+    pre_admitted: BTreeMap<String, PreAdmit>,
+}
+
+/// A discharged patient's last bed, and when they left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Left {
+    bed: Bed,
+    at: DateTime<FixedOffset>,
 }
 
 /// A patient's bed.
@@ -71,6 +96,19 @@ pub struct Bed {
     pub expected_discharge: NaiveDate,
     /// How they came in (`None` for the scenario's own inpatients).
     pub route: Option<Route>,
+    /// When they last moved (admitted, transferred, swapped); `None` for the
+    /// scenario's own inpatients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<DateTime<FixedOffset>>,
+    /// The ward of their latest transfer not yet cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_from: Option<String>,
+}
+
+impl Bed {
+    fn is_after(&self, at: DateTime<FixedOffset>) -> bool {
+        self.moved.is_some_and(|m| at < m)
+    }
 }
 
 /// Running totals of what the state has seen.
@@ -137,6 +175,10 @@ pub enum Rejection {
     CaseAlreadyListed,
     /// A case event for a case not on the list.
     CaseNotListed,
+    /// Older than the patient's last movement: the patient is not moved.
+    Stale,
+    /// A cancellation with nothing (left) to cancel.
+    NothingToCancel,
 }
 
 impl Rejection {
@@ -147,6 +189,8 @@ impl Rejection {
             Rejection::PatientNotIn => "patient_not_in",
             Rejection::CaseAlreadyListed => "case_already_listed",
             Rejection::CaseNotListed => "case_not_listed",
+            Rejection::Stale => "stale",
+            Rejection::NothingToCancel => "nothing_to_cancel",
         }
     }
 }
@@ -182,6 +226,8 @@ impl State {
                         ward: p.ward,
                         expected_discharge: p.expected_discharge,
                         route: None,
+                        moved: None,
+                        transferred_from: None,
                     },
                 )
             })
@@ -205,7 +251,60 @@ impl State {
             counts: Counts::default(),
             occupied,
             waiting_counts,
+            discharged: BTreeMap::new(),
+            pre_admitted: BTreeMap::new(),
         }
+    }
+
+    /// Number of expected admissions (`pre_admit`) outstanding.
+    pub fn pre_admitted_len(&self) -> usize {
+        self.pre_admitted.len()
+    }
+
+    /// The ward `patient` is in, if in a bed.
+    pub fn ward_of(&self, patient: &str) -> Option<&str> {
+        self.inpatients.get(patient).map(|b| b.ward.as_str())
+    }
+
+    /// Admits `patient` to `ward`, unless a newer discharge of theirs is known.
+    fn admit_patient(
+        &mut self,
+        patient: &str,
+        ward: &str,
+        details: &AdmitDetails,
+        at: DateTime<FixedOffset>,
+    ) -> Result<(), Rejection> {
+        if self.inpatients.contains_key(patient) {
+            return Err(Rejection::PatientAlreadyIn);
+        }
+        if self.discharged.get(patient).is_some_and(|l| at < l.at) {
+            return Err(Rejection::Stale);
+        }
+        self.discharged.remove(patient);
+        self.pre_admitted.remove(patient);
+        self.inpatients.insert(
+            patient.to_string(),
+            Bed {
+                ward: ward.to_string(),
+                expected_discharge: details.expected_discharge,
+                route: Some(details.route),
+                moved: Some(at),
+                transferred_from: None,
+            },
+        );
+        self.bed_taken(ward);
+        Ok(())
+    }
+
+    /// Moves `patient` (in a bed) to `ward`.
+    fn move_patient(&mut self, patient: &str, ward: &str, at: DateTime<FixedOffset>) {
+        let Some(bed) = self.inpatients.get_mut(patient) else {
+            return;
+        };
+        let from = std::mem::replace(&mut bed.ward, ward.to_string());
+        bed.moved = Some(at);
+        self.bed_freed(&from);
+        self.bed_taken(ward);
     }
 
     /// A patient took a bed in `ward`.
@@ -323,40 +422,140 @@ impl State {
         }
         let result = match &event.kind {
             EventKind::Admit(a) => {
-                if self.inpatients.contains_key(&a.patient) {
-                    Err(Rejection::PatientAlreadyIn)
-                } else {
-                    self.inpatients.insert(
-                        a.patient.clone(),
-                        Bed {
-                            ward: a.ward.clone(),
-                            expected_discharge: a.expected_discharge,
-                            route: Some(a.route),
-                        },
-                    );
-                    self.bed_taken(&a.ward);
-                    if let Some(case) = a.case.as_deref().and_then(|c| self.unwait(c)) {
-                        self.admitted.insert(case.id.clone(), case);
-                    }
-                    Ok(())
-                }
+                let details = AdmitDetails {
+                    expected_discharge: a.expected_discharge,
+                    route: a.route,
+                };
+                self.admit_patient(&a.patient, &a.ward, &details, event.at)
+                    .map(|()| {
+                        if let Some(case) = a.case.as_deref().and_then(|c| self.unwait(c)) {
+                            self.admitted.insert(case.id.clone(), case);
+                        }
+                    })
             }
-            EventKind::Discharge(d) => match self.inpatients.remove(&d.patient) {
-                Some(bed) => {
-                    self.bed_freed(&bed.ward);
+            EventKind::Discharge(d) => match self.inpatients.get(&d.patient) {
+                Some(bed) if bed.is_after(event.at) => Err(Rejection::Stale),
+                Some(_) => {
+                    if let Some(bed) = self.inpatients.remove(&d.patient) {
+                        self.bed_freed(&bed.ward);
+                        self.discharged
+                            .insert(d.patient.clone(), Left { bed, at: event.at });
+                    }
                     Ok(())
                 }
                 None => Err(Rejection::PatientNotIn),
             },
             EventKind::Transfer(t) => match self.inpatients.get_mut(&t.patient) {
+                Some(bed) if bed.is_after(event.at) => Err(Rejection::Stale),
                 Some(bed) => {
-                    let from = std::mem::replace(&mut bed.ward, t.ward.clone());
-                    self.bed_freed(&from);
-                    self.bed_taken(&t.ward);
+                    bed.transferred_from = Some(bed.ward.clone());
+                    self.move_patient(&t.patient, &t.ward, event.at);
+                    Ok(())
+                }
+                None => match &t.admit_unknown {
+                    Some(details) => self.admit_patient(&t.patient, &t.ward, details, event.at),
+                    None => Err(Rejection::PatientNotIn),
+                },
+            },
+            EventKind::PreAdmit(p) => {
+                if self.inpatients.contains_key(&p.patient) {
+                    Err(Rejection::PatientAlreadyIn)
+                } else {
+                    self.pre_admitted.insert(p.patient.clone(), p.clone());
+                    Ok(())
+                }
+            }
+            EventKind::PreAdmitCancelled(p) => self
+                .pre_admitted
+                .remove(&p.patient)
+                .map(drop)
+                .ok_or(Rejection::NothingToCancel),
+            EventKind::Update(u) => {
+                if let Some(bed) = self.inpatients.get_mut(&u.patient) {
+                    if let Some(day) = u.expected_discharge {
+                        bed.expected_discharge = day;
+                    }
+                    Ok(())
+                } else if let Some(pre) = self.pre_admitted.get_mut(&u.patient) {
+                    if u.expected_discharge.is_some() {
+                        pre.expected_discharge = u.expected_discharge;
+                    }
+                    Ok(())
+                } else {
+                    Err(Rejection::PatientNotIn)
+                }
+            }
+            EventKind::AdmitCancelled(p) => match self.inpatients.get(&p.patient) {
+                Some(bed) if bed.is_after(event.at) => Err(Rejection::Stale),
+                Some(_) => {
+                    if let Some(bed) = self.inpatients.remove(&p.patient) {
+                        self.bed_freed(&bed.ward);
+                    }
                     Ok(())
                 }
                 None => Err(Rejection::PatientNotIn),
             },
+            EventKind::TransferCancelled(t) => match self.inpatients.get_mut(&t.patient) {
+                Some(bed) if bed.is_after(event.at) => Err(Rejection::Stale),
+                Some(bed) => match bed.transferred_from.take() {
+                    Some(from) => {
+                        let to = t.ward.clone().unwrap_or(from);
+                        self.move_patient(&t.patient, &to, event.at);
+                        Ok(())
+                    }
+                    None => Err(Rejection::NothingToCancel),
+                },
+                None => Err(Rejection::PatientNotIn),
+            },
+            EventKind::DischargeCancelled(d) => {
+                if self.inpatients.contains_key(&d.patient) {
+                    Err(Rejection::PatientAlreadyIn)
+                } else if let Some(left) = self.discharged.get(&d.patient) {
+                    if event.at < left.at {
+                        Err(Rejection::Stale)
+                    } else {
+                        let mut bed = left.bed.clone();
+                        if let Some(ward) = &d.ward {
+                            bed.ward = ward.clone();
+                        }
+                        bed.moved = Some(event.at);
+                        bed.transferred_from = None;
+                        self.bed_taken(&bed.ward);
+                        self.discharged.remove(&d.patient);
+                        self.inpatients.insert(d.patient.clone(), bed);
+                        Ok(())
+                    }
+                } else {
+                    match (&d.ward, &d.admit_unknown) {
+                        (Some(ward), Some(details)) => {
+                            self.admit_patient(&d.patient, ward, details, event.at)
+                        }
+                        _ => Err(Rejection::PatientNotIn),
+                    }
+                }
+            }
+            EventKind::Swap(w) => {
+                match (
+                    self.inpatients.get(&w.patient),
+                    self.inpatients.get(&w.other),
+                ) {
+                    (Some(a), Some(b)) if a.is_after(event.at) || b.is_after(event.at) => {
+                        Err(Rejection::Stale)
+                    }
+                    (Some(a), Some(b)) => {
+                        let (wa, wb) = (a.ward.clone(), b.ward.clone());
+                        self.move_patient(&w.patient, &wb, event.at);
+                        self.move_patient(&w.other, &wa, event.at);
+                        for p in [&w.patient, &w.other] {
+                            if let Some(bed) = self.inpatients.get_mut(p) {
+                                bed.transferred_from = None;
+                            }
+                        }
+                        Ok(())
+                    }
+                    _ => Err(Rejection::PatientNotIn),
+                }
+            }
             EventKind::TraumaArrival(t) => {
                 let day = event.at.date_naive();
                 let minutes = self
@@ -414,12 +613,16 @@ impl State {
                 .map(drop)
                 .ok_or(Rejection::CaseNotListed),
         };
+        let planned = !matches!(
+            event.kind,
+            EventKind::PreAdmit(_) | EventKind::PreAdmitCancelled(_)
+        );
         match result {
             Ok(()) => {
                 self.counts.applied += 1;
                 Change {
                     outcome: Outcome::Applied,
-                    stale: true,
+                    stale: planned || day_rolled,
                     day_rolled,
                 }
             }
@@ -445,6 +648,10 @@ impl State {
             days.retain(|&day, _| day >= start);
         }
         self.trauma.retain(|_, d| !d.is_empty());
+        let keep = start
+            .checked_sub_days(Days::new(DISCHARGE_MEMORY_DAYS))
+            .unwrap_or(start);
+        self.discharged.retain(|_, l| l.at.date_naive() >= keep);
     }
 
     /// Open beds of `ward` on the night of `date`.
@@ -807,6 +1014,203 @@ mod tests {
             }
             assert_eq!(st.waiting_by_priority(), waiting, "step {i}");
         }
+    }
+
+    #[test]
+    fn movements_cancellations_and_stale_events() {
+        let (s, c, mut st) = setup();
+        let (w0, w1) = (s.wards[0].id.clone(), s.wards[1].id.clone());
+        let mut n = 0;
+        let mut apply = |st: &mut State, at: &str, body: serde_json::Value| {
+            n += 1;
+            let mut v = body;
+            v["id"] = json!(format!("m{n}"));
+            v["at"] = json!(at);
+            st.apply(&ev(&c, v)).outcome
+        };
+        let ok = Outcome::Applied;
+        let rejected = |r| Outcome::Rejected(r);
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T08:00:00Z",
+                json!({"type":"admit","patient":"p","ward":w0,"expected_discharge":"2026-12-09","route":"emergency"})
+            ),
+            ok
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T10:00:00Z",
+                json!({"type":"transfer","patient":"p","ward":w1})
+            ),
+            ok
+        );
+        // Older than the last movement: not moved.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T09:00:00Z",
+                json!({"type":"transfer","patient":"p","ward":w0})
+            ),
+            rejected(Rejection::Stale)
+        );
+        assert_eq!(st.ward_of("p"), Some(w1.as_str()));
+        // The latest transfer is cancelled once.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T11:00:00Z",
+                json!({"type":"transfer_cancelled","patient":"p"})
+            ),
+            ok
+        );
+        assert_eq!(st.ward_of("p"), Some(w0.as_str()));
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T11:05:00Z",
+                json!({"type":"transfer_cancelled","patient":"p"})
+            ),
+            rejected(Rejection::NothingToCancel)
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T11:10:00Z",
+                json!({"type":"update","patient":"p","expected_discharge":"2026-12-12"})
+            ),
+            ok
+        );
+        assert_eq!(
+            st.inpatients["p"].expected_discharge.to_string(),
+            "2026-12-12"
+        );
+        // Discharge, then its cancellation restores the bed.
+        let before = st.wards()[0].occupied;
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T12:00:00Z",
+                json!({"type":"discharge","patient":"p"})
+            ),
+            ok
+        );
+        assert_eq!(st.wards()[0].occupied, before - 1);
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T11:30:00Z",
+                json!({"type":"discharge_cancelled","patient":"p"})
+            ),
+            rejected(Rejection::Stale)
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T13:00:00Z",
+                json!({"type":"discharge_cancelled","patient":"p"})
+            ),
+            ok
+        );
+        assert_eq!(st.ward_of("p"), Some(w0.as_str()));
+        assert_eq!(st.wards()[0].occupied, before);
+        // An admission cancelled: the bed is freed, nothing to restore afterwards.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T14:00:00Z",
+                json!({"type":"admit_cancelled","patient":"p"})
+            ),
+            ok
+        );
+        assert_eq!(st.ward_of("p"), None);
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T14:10:00Z",
+                json!({"type":"discharge_cancelled","patient":"p"})
+            ),
+            rejected(Rejection::PatientNotIn)
+        );
+        // Unknown patients: a transfer that may admit does; one that may not is a no-op.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T15:00:00Z",
+                json!({"type":"transfer","patient":"q","ward":w1})
+            ),
+            rejected(Rejection::PatientNotIn)
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T15:00:00Z",
+                json!({"type":"transfer","patient":"q","ward":w1,
+            "admit_unknown":{"expected_discharge":"2026-12-09","route":"elective"}})
+            ),
+            ok
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T15:01:00Z",
+                json!({"type":"discharge_cancelled","patient":"r","ward":w0,
+            "admit_unknown":{"expected_discharge":"2026-12-09","route":"elective"}})
+            ),
+            ok
+        );
+        // Swap: both move at once.
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T16:00:00Z",
+                json!({"type":"swap","patient":"q","other":"r"})
+            ),
+            ok
+        );
+        assert_eq!(
+            (st.ward_of("q"), st.ward_of("r")),
+            (Some(w0.as_str()), Some(w1.as_str()))
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T16:00:00Z",
+                json!({"type":"swap","patient":"q","other":"nobody"})
+            ),
+            rejected(Rejection::PatientNotIn)
+        );
+        // Pre-admissions: recorded, cancelled, not planned.
+        let stale_before = st.apply(&ev(&c, json!({"id":"pa","at":"2026-12-07T16:30:00Z","type":"pre_admit","patient":"z","route":"elective"})));
+        assert!(stale_before.is_applied() && !stale_before.stale);
+        assert_eq!(st.pre_admitted_len(), 1);
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T16:40:00Z",
+                json!({"type":"pre_admit_cancelled","patient":"z"})
+            ),
+            ok
+        );
+        assert_eq!(
+            apply(
+                &mut st,
+                "2026-12-07T16:41:00Z",
+                json!({"type":"pre_admit_cancelled","patient":"z"})
+            ),
+            rejected(Rejection::NothingToCancel)
+        );
+        // The occupancy counts stayed in step, and the state replays alike.
+        let mut occupied: BTreeMap<String, u32> = BTreeMap::new();
+        for bed in st.inpatients.values() {
+            *occupied.entry(bed.ward.clone()).or_default() += 1;
+        }
+        for w in st.wards() {
+            assert_eq!(w.occupied, occupied.get(&w.id).copied().unwrap_or(0));
+        }
+        let text = serde_json::to_string(&st).unwrap();
+        assert_eq!(serde_json::from_str::<State>(&text).unwrap(), st);
     }
 
     #[test]

@@ -15,11 +15,25 @@
 //! max_body_bytes = 4194304
 //! log_format = "text"                  # or "json"
 //! log = "info"
+//!
+//! [hl7]                                # HL7 v2 ADT over MLLP (off unless `listen` is set)
+//! listen = "127.0.0.1:2575"
+//! allow = ["10.1.0.0/16"]              # source networks besides loopback
+//! max_frame_bytes = 1048576
+//! max_connections = 16
+//! processing_ids = ["P"]
+//! enhanced_ack = false
+//! time_zone = "Europe/London"
+//! [hl7.locations]                      # PV1-3.1 point of care → ward id
+//! "PREOP" = "n-surg-1"
+//! [hl7.route]                          # PV1-4 local codes → elective | emergency
+//! "W" = "elective"
 //! ```
 //!
 //! [`Config`] is the raw, serde form; [`Config::check`] validates it once, so the rest
 //! of the daemon reads values it can trust.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -116,6 +130,134 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `flowd=debug`).
     pub log: String,
+    /// The HL7 v2 MLLP listener.
+    pub hl7: Hl7Config,
+}
+
+/// Default MLLP listen address when one is asked for without a port.
+pub const DEFAULT_MLLP_LISTEN: &str = "127.0.0.1:2575";
+
+/// `[hl7]`: the HL7 v2 ADT listener over MLLP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Hl7Config {
+    /// Address to listen on for MLLP (`host:port`); none: no listener.
+    pub listen: Option<String>,
+    /// Source networks allowed besides loopback (CIDR); required to listen beyond
+    /// loopback.
+    pub allow: Vec<String>,
+    /// Largest frame payload, bytes (beyond it the connection is closed).
+    pub max_frame_bytes: usize,
+    /// Most connections at once (more are closed at once).
+    pub max_connections: usize,
+    /// Accepted MSH-11.1 processing ids.
+    pub processing_ids: Vec<String>,
+    /// Honour MSH-15 (enhanced mode, CA/CE/CR); otherwise original-mode ACKs always.
+    pub enhanced_ack: bool,
+    /// IANA zone of timestamps without an offset.
+    pub time_zone: String,
+    /// Seconds after which an unfinished frame is dropped (and the connection closed).
+    pub frame_timeout_s: u64,
+    /// Seconds of silence after which a connection is closed.
+    pub idle_timeout_s: u64,
+    /// PV1-3.1 location code → ward id.
+    pub locations: BTreeMap<String, String>,
+    /// PV1-4 admission type → route, before HL7 table 0007.
+    pub route: BTreeMap<String, flow_core::event::Route>,
+}
+
+impl Default for Hl7Config {
+    fn default() -> Self {
+        Hl7Config {
+            listen: None,
+            allow: Vec::new(),
+            max_frame_bytes: 1 << 20,
+            max_connections: 16,
+            processing_ids: vec!["P".into()],
+            enhanced_ack: false,
+            time_zone: "Europe/London".into(),
+            frame_timeout_s: 60,
+            idle_timeout_s: 30 * 60,
+            locations: BTreeMap::new(),
+            route: BTreeMap::new(),
+        }
+    }
+}
+
+impl Hl7Config {
+    /// The listen address and the listener's settings, when a listener is configured.
+    pub fn check(
+        &self,
+    ) -> Result<Option<(std::net::SocketAddr, crate::ingest::hl7::Settings)>, ConfigError> {
+        let Some(listen) = &self.listen else {
+            return Ok(None);
+        };
+        let invalid =
+            |field: &'static str, message: String| ConfigError::Invalid { field, message };
+        let text = listen.trim();
+        let text = match text.strip_prefix("localhost:") {
+            Some(port) => format!("127.0.0.1:{port}"),
+            None => text.to_string(),
+        };
+        let addr: std::net::SocketAddr = text.parse().map_err(|e| {
+            invalid(
+                "hl7.listen",
+                format!("`{listen}`: {e} (e.g. 127.0.0.1:2575)"),
+            )
+        })?;
+        let allow = self
+            .allow
+            .iter()
+            .map(|c| c.parse())
+            .collect::<Result<Vec<crate::ingest::hl7::Cidr>, String>>()
+            .map_err(|e| invalid("hl7.allow", e))?;
+        if !addr.ip().is_loopback() && allow.is_empty() {
+            return Err(invalid(
+                "hl7.allow",
+                format!(
+                    "listening on {addr} beyond loopback needs the source networks allowed, e.g. allow = [\"10.1.0.0/16\"]"
+                ),
+            ));
+        }
+        if self.max_frame_bytes == 0 || self.max_connections == 0 {
+            return Err(invalid(
+                "hl7.max_frame_bytes",
+                "max_frame_bytes and max_connections must be at least 1".into(),
+            ));
+        }
+        if self.processing_ids.is_empty() {
+            return Err(invalid(
+                "hl7.processing_ids",
+                "must name at least one (e.g. [\"P\"])".into(),
+            ));
+        }
+        let time_zone: chrono_tz::Tz = self.time_zone.parse().map_err(|_| {
+            invalid(
+                "hl7.time_zone",
+                format!("`{}` is not an IANA time zone", self.time_zone),
+            )
+        })?;
+        if self.frame_timeout_s == 0 || self.idle_timeout_s == 0 {
+            return Err(invalid(
+                "hl7.frame_timeout_s",
+                "timeouts must be at least 1 s".into(),
+            ));
+        }
+        let settings = crate::ingest::hl7::Settings {
+            allow,
+            max_frame_bytes: self.max_frame_bytes,
+            max_connections: self.max_connections,
+            processing_ids: self.processing_ids.clone(),
+            enhanced_ack: self.enhanced_ack,
+            time_zone,
+            locations: self.locations.clone(),
+            routes: self.route.clone(),
+            frame_timeout: Duration::from_secs(self.frame_timeout_s),
+            idle_timeout: Duration::from_secs(self.idle_timeout_s),
+            ..crate::ingest::hl7::Settings::default()
+        };
+        Ok(Some((addr, settings)))
+    }
 }
 
 impl Default for Config {
@@ -139,6 +281,7 @@ impl Default for Config {
             verify_plans: true,
             log_format: LogFormat::Text,
             log: "info".to_string(),
+            hl7: Hl7Config::default(),
         }
     }
 }
@@ -160,6 +303,8 @@ pub struct Checked {
     pub max_events_per_request: usize,
     /// How the engine runs.
     pub engine: EngineSettings,
+    /// The MLLP listen address and settings, when HL7 is on.
+    pub hl7: Option<(std::net::SocketAddr, crate::ingest::hl7::Settings)>,
 }
 
 impl Config {
@@ -223,7 +368,9 @@ impl Config {
         };
         let time_limit = seconds("solve_time_limit_s", self.solve_time_limit_s)?;
         let replan_time_limit = seconds("replan_time_limit_s", self.replan_time_limit_s)?;
+        let hl7 = self.hl7.check()?;
         Ok(Checked {
+            hl7,
             scenario,
             data_dir,
             token_file: self.token_file.clone(),
@@ -293,5 +440,35 @@ mod tests {
                 .to_string()
                 .contains("replan_time_limit_s")
         );
+    }
+
+    #[test]
+    fn hl7_section() {
+        let c = Config::from_toml(
+            "scenario = \"s\"\ndata_dir = \"d\"\n[hl7]\nlisten = \"127.0.0.1:2575\"\ntime_zone = \"Europe/Paris\"\n[hl7.locations]\nPREOP = \"w-1\"\n[hl7.route]\nW = \"elective\"\n",
+        )
+        .unwrap();
+        let (addr, settings) = c.check().unwrap().hl7.unwrap();
+        assert_eq!(addr.port(), 2575);
+        assert_eq!(settings.locations["PREOP"], "w-1");
+        assert_eq!(settings.max_connections, 16);
+        let text = toml::to_string(&c).unwrap();
+        assert_eq!(Config::from_toml(&text).unwrap(), c);
+        let open = Hl7Config {
+            listen: Some("0.0.0.0:2575".into()),
+            ..Hl7Config::default()
+        };
+        assert!(open.check().unwrap_err().to_string().contains("hl7.allow"));
+        let open = Hl7Config {
+            allow: vec!["10.1.0.0/16".into()],
+            ..open
+        };
+        assert!(open.check().unwrap().is_some());
+        let bad = Hl7Config {
+            time_zone: "Mars/Olympus".into(),
+            ..open
+        };
+        assert!(bad.check().is_err());
+        assert!(Hl7Config::default().check().unwrap().is_none());
     }
 }

@@ -23,6 +23,12 @@
 //! stays published (and the worker tries again after a backoff, even if nothing new
 //! arrives).
 //!
+//! A request may carry a message key ([`MessageKey`], the HL7 idempotency key): the
+//! owner looks it up in the same batch, answers a resend of the same content as a
+//! duplicate and a different content under the same key with
+//! [`EngineError::KeyConflict`], and stores a new key in the same transaction as the
+//! request's events (also when the message became no event).
+//!
 //! The planner is called in exactly one place, [`plan`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -42,7 +48,7 @@ use crate::metrics::{
     EventsIngested, Metrics, PlanFigures, PlanPublished, SolveCompleted, SolveStatus,
     StoreCommitFailed, StoreCommitted,
 };
-use crate::store::{NewEvent, Snapshot, Store, StoreError, StoredEvent};
+use crate::store::{NewEvent, NewKey, Snapshot, Store, StoreError, StoredEvent};
 
 /// Meta key holding the scenario a store belongs to.
 const META_SCENARIO: &str = "scenario";
@@ -78,6 +84,9 @@ pub enum EngineError {
     /// The store could not commit; nothing of the request was stored.
     #[error("the event store is unavailable: {0}")]
     Unavailable(String),
+    /// The request's message key is stored with a different content.
+    #[error("the message key was used before for a different message")]
+    KeyConflict,
 }
 
 /// How the engine runs (from the daemon's configuration).
@@ -128,6 +137,21 @@ pub struct Ingest {
     pub received: Instant,
     /// Where the acknowledgements go, once durable.
     pub reply: oneshot::Sender<Result<Vec<Ack>, EngineError>>,
+    /// The message's idempotency key, when the channel has one (HL7).
+    pub key: Option<MessageKey>,
+}
+
+/// The idempotency key of one message and what to do when it is new.
+#[derive(Debug, Clone)]
+pub struct MessageKey {
+    /// The key (`MSH-3.1|MSH-4.1|MSH-10`).
+    pub key: String,
+    /// Digest of the content the key is compared on.
+    pub digest: String,
+    /// Store the message (its events, possibly none, and the key) when the key is new.
+    /// `false`: the message failed its checks; only the lookup is wanted, and a new
+    /// key is answered with no acknowledgements and nothing stored.
+    pub accept: bool,
 }
 
 /// The acknowledgement of one event.
@@ -598,15 +622,54 @@ impl Owner {
             Ok(found) => found,
             Err(e) => return self.fail(batch, e),
         };
+        let keys: Vec<&str> = batch
+            .iter()
+            .filter_map(|i| i.key.as_ref().map(|k| k.key.as_str()))
+            .collect();
+        let existing_keys = match self.store.find_keys(&keys) {
+            Ok(found) => found,
+            Err(e) => return self.fail(batch, e),
+        };
+        let mut key_rows: Vec<(usize, u64, &'static str)> = Vec::new();
+        let mut keys_in_batch: HashMap<&str, (&str, u64, &'static str)> = HashMap::new();
         let received_at = chrono::Utc::now().to_rfc3339();
         let mut seq = self.last_seq;
-        let mut acks: Vec<Vec<Ack>> = Vec::with_capacity(batch.len());
+        let mut acks: Vec<Result<Vec<Ack>, EngineError>> = Vec::with_capacity(batch.len());
         let mut rows: Vec<Row> = Vec::new();
         let mut in_batch: HashMap<&str, (u64, &'static str)> = HashMap::new();
         let mut stale = false;
         let mut counts: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
         let mut stale_arrivals = Vec::new();
         for (r, req) in batch.iter().enumerate() {
+            if let Some(k) = &req.key {
+                let found = existing_keys
+                    .get(&k.key)
+                    .map(|e| (e.digest.as_str(), e.seq, e.outcome.as_str()))
+                    .or_else(|| {
+                        keys_in_batch
+                            .get(k.key.as_str())
+                            .map(|&(d, s, o)| (d, s, o))
+                    });
+                match found {
+                    Some((digest, s, outcome)) if digest == k.digest => {
+                        acks.push(Ok(vec![Ack {
+                            id: k.key.clone(),
+                            seq: s,
+                            outcome: AckOutcome::Duplicate(outcome.to_string()),
+                        }]));
+                        continue;
+                    }
+                    Some(_) => {
+                        acks.push(Err(EngineError::KeyConflict));
+                        continue;
+                    }
+                    None if !k.accept => {
+                        acks.push(Ok(Vec::new()));
+                        continue;
+                    }
+                    None => {}
+                }
+            }
             let mut req_acks = Vec::with_capacity(req.events.len());
             let mut req_stale = false;
             for (k, inc) in req.events.iter().enumerate() {
@@ -661,10 +724,20 @@ impl Owner {
                 stale = true;
                 stale_arrivals.push(req.received);
             }
-            acks.push(req_acks);
+            if let Some(k) = &req.key {
+                let (s, outcome) = match req_acks.last().map(|a| &a.outcome) {
+                    None => (seq, "ignored"),
+                    Some(AckOutcome::Applied) => (seq, "applied"),
+                    Some(AckOutcome::Rejected(_)) => (seq, "rejected"),
+                    Some(AckOutcome::Duplicate(_)) => (seq, "duplicate"),
+                };
+                key_rows.push((r, s, outcome));
+                keys_in_batch.insert(k.key.as_str(), (k.digest.as_str(), s, outcome));
+            }
+            acks.push(Ok(req_acks));
         }
 
-        if !rows.is_empty() {
+        if !rows.is_empty() || !key_rows.is_empty() {
             let new: Vec<NewEvent<'_>> = rows
                 .iter()
                 .map(|row| {
@@ -682,10 +755,23 @@ impl Owner {
                     }
                 })
                 .collect();
+            let new_keys: Vec<NewKey<'_>> = key_rows
+                .iter()
+                .filter_map(|&(r, seq, outcome)| {
+                    let k = batch[r].key.as_ref()?;
+                    Some(NewKey {
+                        key: &k.key,
+                        digest: &k.digest,
+                        seq,
+                        outcome,
+                    })
+                })
+                .collect();
             let started = Instant::now();
-            let result = self.store.append(&new);
+            let result = self.store.append_keyed(&new, &new_keys);
             let duration = started.elapsed();
             drop(new);
+            drop(new_keys);
             if let Err(e) = result {
                 return self.fail(batch, e);
             }
@@ -714,7 +800,7 @@ impl Owner {
                 .send_replace(Arc::new(StateView::of(&self.state, self.last_seq)));
         }
         for (req, req_acks) in batch.into_iter().zip(acks) {
-            let _ = req.reply.send(Ok(req_acks));
+            let _ = req.reply.send(req_acks);
         }
         if stale {
             if self.pending.len() < MAX_PENDING {
@@ -1212,6 +1298,123 @@ mod tests {
             .unwrap();
         assert!(published.plan.version.unwrap() >= 2);
         drop(plan);
+        drop(h);
+        engine.shutdown().await;
+    }
+
+    fn key(k: &str, digest: &str, accept: bool) -> Option<MessageKey> {
+        Some(MessageKey {
+            key: k.into(),
+            digest: digest.into(),
+            accept,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn message_keys_dedupe_conflict_and_survive_a_restart() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 3));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let start = || async {
+            Engine::start(
+                Box::new(SqliteStore::open(dir.path()).unwrap()),
+                Arc::new(s.clone()),
+                catalog.clone(),
+                Metrics::new().unwrap(),
+                settings(),
+            )
+            .await
+            .unwrap()
+        };
+        let p0 = s.inpatients[0].id.clone();
+        let v = json!({"id":"hl7:k1","at":"2026-12-07T08:00:00Z","type":"discharge","patient":p0});
+        let incoming = || Incoming {
+            event: parse_event(&v, &catalog).unwrap(),
+            body: v.to_string(),
+        };
+        let submit = |h: EngineHandle, events: Vec<Incoming>, k: Option<MessageKey>| async move {
+            crate::ingest::submit_keyed(&h, events, k, "test".into(), Instant::now()).await
+        };
+        let engine = start().await;
+        let h = engine.handle();
+        // New and accepted: stored with its event.
+        let acks = submit(h.clone(), vec![incoming()], key("k1", "d1", true))
+            .await
+            .unwrap();
+        assert_eq!((acks[0].seq, &acks[0].outcome), (1, &AckOutcome::Applied));
+        // Same digest: a duplicate; another digest: a conflict; nothing stored.
+        let acks = submit(h.clone(), vec![incoming()], key("k1", "d1", true))
+            .await
+            .unwrap();
+        assert_eq!(acks[0].outcome, AckOutcome::Duplicate("applied".into()));
+        let err = submit(h.clone(), Vec::new(), key("k1", "d2", false))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, EngineError::KeyConflict));
+        // A refused message with a new key: answered empty, its key not stored.
+        assert!(
+            submit(h.clone(), Vec::new(), key("k2", "d", false))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // An ignored message: no event, but its key is kept.
+        assert!(
+            submit(h.clone(), Vec::new(), key("k2", "d", true))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let acks = submit(h.clone(), Vec::new(), key("k2", "d", true))
+            .await
+            .unwrap();
+        assert_eq!(acks[0].outcome, AckOutcome::Duplicate("ignored".into()));
+        drop(h);
+        engine.shutdown().await;
+        // Kept across a restart.
+        let engine = start().await;
+        let h = engine.handle();
+        let acks = submit(h.clone(), vec![incoming()], key("k1", "d1", true))
+            .await
+            .unwrap();
+        assert_eq!(acks[0].outcome, AckOutcome::Duplicate("applied".into()));
+        assert!(matches!(
+            submit(h.clone(), Vec::new(), key("k2", "other", true)).await,
+            Err(EngineError::KeyConflict)
+        ));
+        assert_eq!(h.view.borrow().last_seq, 1);
+        drop(h);
+        engine.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_without_message_keys_refuses_keyed_messages() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 3));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let store = Flaky {
+            inner: SqliteStore::open(dir.path()).unwrap(),
+            failing: Arc::new(AtomicBool::new(false)),
+        };
+        let engine = Engine::start(
+            Box::new(store),
+            Arc::new(s.clone()),
+            catalog.clone(),
+            Metrics::new().unwrap(),
+            settings(),
+        )
+        .await
+        .unwrap();
+        let h = engine.handle();
+        let r = crate::ingest::submit_keyed(
+            &h,
+            Vec::new(),
+            key("k", "d", true),
+            "t".into(),
+            Instant::now(),
+        )
+        .await;
+        assert!(matches!(r, Err(EngineError::Unavailable(_))));
         drop(h);
         engine.shutdown().await;
     }

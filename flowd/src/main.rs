@@ -247,6 +247,10 @@ struct ServeArgs {
     /// Log filter, e.g. `info` or `flowd=debug` [default: info].
     #[arg(long)]
     log: Option<String>,
+    /// Also accept HL7 v2 ADT over MLLP on this address (`[hl7] listen`), e.g.
+    /// 127.0.0.1:2575; port 0 picks a free port.
+    #[arg(long)]
+    mllp_listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -581,6 +585,9 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
         c.token_file = args.token_file;
     }
     c.allow_open_writes |= args.allow_open_writes;
+    if args.mllp_listen.is_some() {
+        c.hl7.listen = args.mllp_listen;
+    }
     if let Some(f) = args.log_format {
         c.log_format = match f {
             LogFormatArg::Text => flowd::config::LogFormat::Text,

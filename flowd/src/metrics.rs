@@ -47,7 +47,32 @@ pub struct Metrics {
     waiting: IntGaugeVec,
     breaches: IntGaugeVec,
     state_events: IntGauge,
+    hl7: Hl7Metrics,
 }
+
+/// The HL7 listener's metrics (labels: trigger `A00`…`A99` or `other`, a closed
+/// outcome list, the ACK code, a closed refusal reason list).
+#[derive(Debug, Clone)]
+struct Hl7Metrics {
+    messages: IntCounterVec,
+    discarded: IntCounter,
+    open: IntGauge,
+    refused: IntCounterVec,
+    closed: IntCounterVec,
+    ack_latency: Histogram,
+}
+
+/// Outcomes of an HL7 message (label `outcome`).
+pub const HL7_OUTCOMES: [&str; 8] = [
+    "applied",
+    "stale",
+    "no_op",
+    "ignored",
+    "duplicate",
+    "conflict",
+    "refused",
+    "unavailable",
+];
 
 fn opts(name: &str, help: &str) -> Opts {
     Opts::new(name, help)
@@ -230,8 +255,70 @@ impl Metrics {
                     "Sequence number of the last event in the state (the audit trail's length)."
                 ))
             ),
+            hl7: Hl7Metrics {
+                messages: register!(
+                    r,
+                    IntCounterVec::new(
+                        opts(
+                            "flowd_hl7_messages_total",
+                            "HL7 messages answered, by trigger (A00-A99 or other), outcome (applied, stale, no_op, ignored, duplicate, conflict, refused, unavailable) and ACK code."
+                        ),
+                        &["trigger", "outcome", "ack"]
+                    )
+                ),
+                discarded: register!(
+                    r,
+                    IntCounter::with_opts(opts(
+                        "flowd_hl7_discarded_bytes_total",
+                        "Bytes outside MLLP frames (before a start block), discarded."
+                    ))
+                ),
+                open: register!(
+                    r,
+                    IntGauge::with_opts(opts(
+                        "flowd_hl7_connections_open",
+                        "MLLP connections open."
+                    ))
+                ),
+                refused: register!(
+                    r,
+                    IntCounterVec::new(
+                        opts(
+                            "flowd_hl7_connections_refused_total",
+                            "MLLP connections closed at once, by reason (source not allowed, connection limit)."
+                        ),
+                        &["reason"]
+                    )
+                ),
+                closed: register!(
+                    r,
+                    IntCounterVec::new(
+                        opts(
+                            "flowd_hl7_connections_closed_total",
+                            "MLLP connections closed by flowd, by reason (oversize, bad_end, frame_timeout, idle, answer_timeout, shutdown)."
+                        ),
+                        &["reason"]
+                    )
+                ),
+                ack_latency: register!(
+                    r,
+                    Histogram::with_opts(
+                        HistogramOpts::new(
+                            "flowd_hl7_ack_latency_seconds",
+                            "From a complete frame to its ACK written (durable commit included)."
+                        )
+                        .buckets(secs(0.0001, 16).map_err(|e| e.to_string())?)
+                    )
+                ),
+            },
             registry: r,
         };
+        for reason in ["source", "limit"] {
+            m.hl7.refused.with_label_values(&[reason]);
+        }
+        for reason in HL7_CLOSE_REASONS {
+            m.hl7.closed.with_label_values(&[reason]);
+        }
         for kind in EVENT_TYPES.iter().chain(["unknown"].iter()) {
             for outcome in ["applied", "rejected", "duplicate", "invalid"] {
                 m.events.with_label_values(&[*kind, outcome]);
@@ -549,6 +636,105 @@ impl PlanFigures<'_> {
             m.theatre_required
                 .with_label_values(&[site.as_str()])
                 .set(i64::from(today) * 60);
+        }
+    }
+}
+
+/// Why flowd closed an MLLP connection (label `reason`).
+pub const HL7_CLOSE_REASONS: [&str; 6] = [
+    "oversize",
+    "bad_end",
+    "frame_timeout",
+    "idle",
+    "answer_timeout",
+    "shutdown",
+];
+
+/// One HL7 message was answered.
+#[derive(Debug)]
+pub struct Hl7Answered<'a> {
+    /// `A00`…`A99` or `other`.
+    pub trigger: &'a str,
+    /// One of [`HL7_OUTCOMES`].
+    pub outcome: &'static str,
+    /// MSA-1 (`AA`, `AE`, `AR`, `CA`, `CE`, `CR`) or `none` (no ACK wanted).
+    pub ack: &'static str,
+    /// HL7 table 0357 code on a refusal.
+    pub error: Option<u16>,
+    /// From the complete frame to the ACK written.
+    pub latency: Duration,
+}
+
+impl Hl7Answered<'_> {
+    /// Logs (debug; info on a refusal) and counts.
+    pub fn emit(&self, m: &Metrics) {
+        let trigger = if self.trigger.len() == 3
+            && self.trigger.starts_with('A')
+            && self.trigger[1..].bytes().all(|b| b.is_ascii_digit())
+        {
+            self.trigger
+        } else {
+            "other"
+        };
+        if let Some(error) = self.error {
+            tracing::info!(
+                trigger,
+                outcome = self.outcome,
+                ack = self.ack,
+                error,
+                "hl7 message refused"
+            );
+        } else {
+            tracing::debug!(
+                trigger,
+                outcome = self.outcome,
+                ack = self.ack,
+                "hl7 message answered"
+            );
+        }
+        m.hl7
+            .messages
+            .with_label_values(&[trigger, self.outcome, self.ack])
+            .inc();
+        m.hl7.ack_latency.observe(self.latency.as_secs_f64());
+    }
+}
+
+/// MLLP connection bookkeeping.
+#[derive(Debug)]
+pub enum Hl7Connection {
+    /// A connection was accepted.
+    Opened,
+    /// A connection ended.
+    Ended,
+    /// A connection was refused at once: `source` or `limit`.
+    Refused(&'static str),
+    /// flowd closed a connection, for one of [`HL7_CLOSE_REASONS`].
+    Closed(&'static str),
+    /// Bytes outside frames were discarded.
+    Discarded(u64),
+}
+
+impl Hl7Connection {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        match self {
+            Hl7Connection::Opened => m.hl7.open.inc(),
+            Hl7Connection::Ended => m.hl7.open.dec(),
+            Hl7Connection::Refused(reason) => {
+                tracing::warn!(reason, "mllp connection refused");
+                m.hl7.refused.with_label_values(&[reason]).inc();
+            }
+            Hl7Connection::Closed(reason) => {
+                tracing::info!(reason, "mllp connection closed");
+                m.hl7.closed.with_label_values(&[reason]).inc();
+            }
+            Hl7Connection::Discarded(n) => {
+                if *n > 0 {
+                    tracing::debug!(bytes = n, "bytes outside mllp frames discarded");
+                    m.hl7.discarded.inc_by(*n);
+                }
+            }
         }
     }
 }

@@ -5,6 +5,8 @@
 //! Shutdown order: stop accepting connections and let in-flight requests finish
 //! (their writes are committed and acknowledged), then stop the re-plan worker, then
 //! let the state owner drain its queue, write a final snapshot and close the store.
+//! The MLLP listener (when `[hl7] listen` is set) stops with HTTP: it stops accepting,
+//! its connections finish the frame in hand, and it ends before the engine stops.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -66,6 +68,17 @@ pub async fn run(
     })?;
     drop(text);
     let catalog = Arc::new(Catalog::new(&scenario));
+    if let Some((code, ward)) = checked
+        .hl7
+        .iter()
+        .flat_map(|(_, h)| &h.locations)
+        .find(|(_, ward)| !catalog.has_ward(ward))
+    {
+        return Err(Error::Config(crate::config::ConfigError::Invalid {
+            field: "hl7.locations",
+            message: format!("`{code}` maps to `{ward}`, which is not a ward of the scenario"),
+        }));
+    }
     let metrics = Metrics::new().map_err(Error::Metrics)?;
     let data_dir = checked.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir))
@@ -80,6 +93,34 @@ pub async fn run(
         checked.engine.clone(),
     )
     .await?;
+
+    let (hl7_stop, hl7_stopped) = tokio::sync::watch::channel(false);
+    let hl7_task = match checked.hl7.clone() {
+        Some((hl7_addr, settings)) => {
+            let mllp = TcpListener::bind(hl7_addr).await?;
+            let bound = mllp.local_addr()?;
+            tracing::info!(addr = %bound, "mllp listening");
+            {
+                use std::io::Write;
+                // Tests read the bound port from here; a closed stdout is no error.
+                let mut out = std::io::stdout();
+                let _ = writeln!(out, "mllp listening on {bound}");
+                let _ = out.flush();
+            }
+            let shared = Arc::new(crate::ingest::hl7::listen::Shared::new(
+                engine.handle(),
+                catalog.clone(),
+                Arc::new(settings),
+                metrics.clone(),
+            ));
+            Some(tokio::spawn(crate::ingest::hl7::listen::serve(
+                mllp,
+                shared,
+                hl7_stopped,
+            )))
+        }
+        None => None,
+    };
 
     let closing = Arc::new(AtomicBool::new(false));
     let app = Arc::new(App {
@@ -96,6 +137,7 @@ pub async fn run(
     let signal = async move {
         shutdown.await;
         closing.store(true, Ordering::SeqCst);
+        let _ = hl7_stop.send(true);
         tracing::info!("shutting down: finishing in-flight requests");
     };
     let served = axum::serve(
@@ -104,6 +146,9 @@ pub async fn run(
     )
     .with_graceful_shutdown(signal)
     .await;
+    if let Some(task) = hl7_task {
+        let _ = task.await;
+    }
     engine.shutdown().await;
     served?;
     tracing::info!("stopped");

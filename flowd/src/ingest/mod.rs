@@ -3,17 +3,19 @@
 //!
 //! Each channel decodes its own wire format into [`Incoming`] events and calls
 //! [`submit`]; everything after that (deduplication, group commit, apply, the
-//! acknowledgement) is shared. [`json`] decodes the HTTP API's bodies. HL7 v2 ADT over
-//! MLLP will be a sibling module that maps A01/A02/A03… onto the same events (MSH-10
-//! as the id) and sends its ACK (MSA AA) only when `submit` returns.
+//! acknowledgement) is shared. [`json`] decodes the HTTP API's bodies. [`hl7`] is HL7
+//! v2 ADT over MLLP: it maps A01/A02/A03… onto the same events and sends its ACK (MSA
+//! AA) only when [`submit_keyed`] returns, with the message's idempotency key checked
+//! and stored in the same commit.
 
+pub mod hl7;
 pub mod json;
 
 use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use crate::engine::{Ack, Command, EngineError, EngineHandle, Incoming, Ingest};
+use crate::engine::{Ack, Command, EngineError, EngineHandle, Incoming, Ingest, MessageKey};
 
 /// Hands `events` to the state owner and waits until they are durable (or refused).
 /// The acknowledgements come back in request order.
@@ -26,6 +28,20 @@ pub async fn submit(
     if events.is_empty() {
         return Ok(Vec::new());
     }
+    submit_keyed(engine, events, None, source, received).await
+}
+
+/// [`submit`] with a message key: the key is looked up and, when new and accepted,
+/// stored in the same durable commit as `events` (which may be empty). A resend of the
+/// same content is answered with one `Duplicate` acknowledgement carrying the key, a
+/// different content with [`EngineError::KeyConflict`].
+pub async fn submit_keyed(
+    engine: &EngineHandle,
+    events: Vec<Incoming>,
+    key: Option<MessageKey>,
+    source: String,
+    received: Instant,
+) -> Result<Vec<Ack>, EngineError> {
     let (reply, answer) = oneshot::channel();
     engine
         .commands
@@ -34,6 +50,7 @@ pub async fn submit(
             source,
             received,
             reply,
+            key,
         }))
         .await
         .map_err(|_| EngineError::ShuttingDown)?;

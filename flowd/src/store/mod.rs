@@ -15,6 +15,11 @@
 //!   event's place before the commit).
 //! - An event id is stored at most once (the idempotency key is unique).
 //! - Snapshots are state after all events up to and including their `seq`.
+//! - Message keys (the HL7 idempotency keys, [`NewKey`]) are written in the same
+//!   transaction as the batch's events ([`Store::append_keyed`]); a key is stored at
+//!   most once. A store that has no key table keeps the default methods, which refuse
+//!   keyed batches (so an HL7 listener on it answers AR 207 rather than lose the
+//!   exactly-once guarantee).
 
 pub mod sqlite;
 
@@ -38,6 +43,33 @@ pub enum StoreError {
     /// Stored data does not read back (a bug or a store written by another version).
     #[error("event store: {0}")]
     Corrupt(String),
+    /// This store does not implement an optional capability.
+    #[error("event store: {0} not supported by this store")]
+    Unsupported(&'static str),
+}
+
+/// One message key to store with a batch (an HL7 message answered AA).
+#[derive(Debug, Clone, Copy)]
+pub struct NewKey<'a> {
+    /// The key (`MSH-3.1|MSH-4.1|MSH-10`).
+    pub key: &'a str,
+    /// Digest of the message content (MSH-7 aside), to tell a resend from a conflict.
+    pub digest: &'a str,
+    /// The event the message became, or the trail's last `seq` when it became none.
+    pub seq: u64,
+    /// `applied`, `rejected` or `ignored`.
+    pub outcome: &'a str,
+}
+
+/// A stored message key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingKey {
+    /// Digest of the message first stored under the key.
+    pub digest: String,
+    /// Its `seq` (see [`NewKey::seq`]).
+    pub seq: u64,
+    /// `applied`, `rejected` or `ignored`.
+    pub outcome: String,
 }
 
 /// One event to append.
@@ -137,4 +169,28 @@ pub trait Store: Send + 'static {
 
     /// Sets a named value.
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Which of the message `keys` are already stored. The default knows no keys
+    /// table: it answers an empty lookup and refuses any other.
+    fn find_keys(&mut self, keys: &[&str]) -> Result<HashMap<String, ExistingKey>, StoreError> {
+        if keys.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            Err(StoreError::Unsupported("message keys"))
+        }
+    }
+
+    /// Appends `events` and stores `keys` in one durable transaction; all or nothing.
+    /// The default is [`Store::append`] when `keys` is empty and refuses otherwise.
+    fn append_keyed(
+        &mut self,
+        events: &[NewEvent<'_>],
+        keys: &[NewKey<'_>],
+    ) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            self.append(events)
+        } else {
+            Err(StoreError::Unsupported("message keys"))
+        }
+    }
 }

@@ -7,13 +7,15 @@
 //! - `snapshots(seq, taken_at, state)` — serialised state after event `seq`; the
 //!   newest [`KEEP_SNAPSHOTS`] are kept.
 //! - `meta(key, value)` — the scenario the store belongs to, the last plan version.
+//! - `message_keys(key PRIMARY KEY, digest, seq, outcome)` — the HL7 idempotency keys
+//!   of messages answered AA, written in the same transaction as their events.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::{Existing, NewEvent, Snapshot, Store, StoreError, StoredEvent};
+use super::{Existing, ExistingKey, NewEvent, NewKey, Snapshot, Store, StoreError, StoredEvent};
 
 /// Snapshots kept; older ones are deleted when a new one is written.
 pub const KEEP_SNAPSHOTS: i64 = 2;
@@ -74,6 +76,12 @@ impl SqliteStore {
              CREATE TABLE IF NOT EXISTS meta (
                  key TEXT PRIMARY KEY,
                  value TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS message_keys (
+                 key TEXT PRIMARY KEY,
+                 digest TEXT NOT NULL,
+                 seq INTEGER NOT NULL,
+                 outcome TEXT NOT NULL
              );",
         )?;
         Ok(SqliteStore { conn })
@@ -134,7 +142,55 @@ impl Store for SqliteStore {
     }
 
     fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
+        self.append_keyed(events, &[])
+    }
+
+    fn find_keys(&mut self, keys: &[&str]) -> Result<HashMap<String, ExistingKey>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(LOOKUP_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT key, digest, seq, outcome FROM message_keys WHERE key IN ({marks})"
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (key, digest, seq, outcome) = row?;
+                let seq = u64::try_from(seq).unwrap_or(0);
+                found.insert(
+                    key,
+                    ExistingKey {
+                        digest,
+                        seq,
+                        outcome,
+                    },
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    fn append_keyed(
+        &mut self,
+        events: &[NewEvent<'_>],
+        keys: &[NewKey<'_>],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        if !keys.is_empty() {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO message_keys (key, digest, seq, outcome) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for k in keys {
+                stmt.execute(params![k.key, k.digest, seq_to_sql(k.seq), k.outcome])?;
+            }
+        }
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO events (seq, event_id, type, at, received_at, source, body, outcome, reason)
@@ -297,5 +353,29 @@ mod tests {
         .unwrap();
         assert_eq!(seen, ["b"]);
         assert_eq!(s.read(0, 1).unwrap()[0].event_id, "a");
+    }
+
+    #[test]
+    fn message_keys_commit_with_their_events_and_stay_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = SqliteStore::open(dir.path()).unwrap();
+            let key = |k: &'static str, seq| NewKey {
+                key: k,
+                digest: "d1",
+                seq,
+                outcome: "applied",
+            };
+            s.append_keyed(&[event(1, "a")], &[key("k1", 1), key("k2", 1)])
+                .unwrap();
+            // A repeated key fails the whole batch, its event included.
+            assert!(s.append_keyed(&[event(2, "b")], &[key("k1", 2)]).is_err());
+            assert_eq!(s.last_seq().unwrap(), 1);
+        }
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        let found = s.find_keys(&["k1", "k3", "k2"]).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found["k1"].digest, "d1");
+        assert_eq!(found["k2"].seq, 1);
     }
 }
