@@ -70,10 +70,12 @@ pub enum EventKind {
     Listed(Listed),
     /// A case left the waiting list without surgery here.
     Delisted(CaseRef),
+    /// The operations centre declared an OPEL level (site or trust).
+    OpelDeclared(OpelDeclared),
 }
 
 /// Every event `type`, in the contract's order.
-pub const EVENT_TYPES: [&str; 9] = [
+pub const EVENT_TYPES: [&str; 10] = [
     "admit",
     "discharge",
     "transfer",
@@ -83,6 +85,7 @@ pub const EVENT_TYPES: [&str; 9] = [
     "ward_beds",
     "listed",
     "delisted",
+    "opel_declared",
 ];
 
 impl EventKind {
@@ -98,6 +101,7 @@ impl EventKind {
             EventKind::WardBeds(_) => "ward_beds",
             EventKind::Listed(_) => "listed",
             EventKind::Delisted(_) => "delisted",
+            EventKind::OpelDeclared(_) => "opel_declared",
         }
     }
 }
@@ -204,6 +208,21 @@ pub struct Listed {
     pub case: Case,
 }
 
+/// `opel_declared`: the OPEL level the operations centre declared (NHS England's
+/// Operational Pressures Escalation Levels, 1–4), for one site or (`site: null`) the
+/// trust. flow stores it as the authoritative level; its own bed-pressure level is a
+/// separate, computed figure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpelDeclared {
+    /// Site id, or `null` for the whole trust.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// OPEL level, 1 (steady) to 4 (extreme pressure).
+    pub level: u8,
+    /// Who declared it (a role or name as the operations centre records it).
+    pub by: String,
+}
+
 /// The static facts of a scenario that events are checked against: the ids and names
 /// that exist. Built once; the live state never changes them.
 #[derive(Debug, Clone, Default)]
@@ -271,6 +290,15 @@ impl Catalog {
                 }
             }
             EventKind::Listed(l) => self.case(&mut errors, &l.case),
+            EventKind::OpelDeclared(o) => {
+                if let Some(site) = &o.site {
+                    self.site(&mut errors, "site", site);
+                }
+                if !(1..=4).contains(&o.level) {
+                    errors.push(FieldError::new("level", "must be 1, 2, 3 or 4"));
+                }
+                id_field(&mut errors, "by", &o.by);
+            }
         }
         errors
     }
@@ -373,6 +401,7 @@ fn read_event(value: &Value) -> Result<Event, FieldError> {
         Some("ward_beds") => EventKind::WardBeds(payload(value)?),
         Some("listed") => EventKind::Listed(payload(value)?),
         Some("delisted") => EventKind::Delisted(payload(value)?),
+        Some("opel_declared") => EventKind::OpelDeclared(payload(value)?),
         Some(other) => {
             return Err(FieldError::new(
                 "type",
@@ -455,6 +484,7 @@ mod tests {
                    "from":"2026-12-08","to":"2026-12-09"}),
             json!({"id":"e-8","at":"2026-12-07T10:00:00Z","type":"listed","case": case}),
             json!({"id":"e-9","at":"2026-12-07T10:01:00Z","type":"delisted","case":"c-000009"}),
+            json!({"id":"e-10","at":"2026-12-07T10:02:00Z","type":"opel_declared","site":site,"level":3,"by":"site manager"}),
         ];
         for (i, v) in examples.iter().enumerate() {
             let e = parse_event(v, &c).unwrap_or_else(|err| panic!("{v}: {err}"));
@@ -529,6 +559,18 @@ mod tests {
         assert_eq!(
             errors(json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"listed","case":case})),
             ["case.stay[0].nights"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"opel_declared","site":null,"level":5,"by":"x"})
+            ),
+            ["level"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"opel_declared","site":"nowhere","level":2,"by":"x"})
+            ),
+            ["site"]
         );
         assert_eq!(
             errors(json!({"id":"","at":"2026-12-07T08:00:00Z","type":"discharge","patient":"p"})),

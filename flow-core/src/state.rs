@@ -60,6 +60,23 @@ pub struct State {
     occupied: BTreeMap<String, u32>,
     /// Cases waiting per priority, P1a first (kept in step with `waiting`).
     waiting_counts: [u64; 5],
+    /// The latest declared OPEL level per site (`site: None` for the trust), sorted
+    /// by site; absent in snapshots written before `opel_declared` existed.
+    #[serde(default)]
+    opel: Vec<OpelLevel>,
+}
+
+/// An OPEL level as declared by the operations centre (`opel_declared`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpelLevel {
+    /// Site id, or `None` for the trust.
+    pub site: Option<String>,
+    /// Level 1–4.
+    pub level: u8,
+    /// Who declared it.
+    pub by: String,
+    /// When (the event's `at`, RFC 3339).
+    pub at: String,
 }
 
 /// A patient's bed.
@@ -205,6 +222,7 @@ impl State {
             counts: Counts::default(),
             occupied,
             waiting_counts,
+            opel: Vec::new(),
         }
     }
 
@@ -253,6 +271,11 @@ impl State {
             Some(now) => now.date_naive().max(self.base.start),
             None => self.base.start,
         }
+    }
+
+    /// The declared OPEL levels in force, the trust's (`site: None`) first, then by site.
+    pub fn opel(&self) -> &[OpelLevel] {
+        &self.opel
     }
 
     /// Running totals.
@@ -413,13 +436,28 @@ impl State {
                 .unwait(&c.case)
                 .map(drop)
                 .ok_or(Rejection::CaseNotListed),
+            EventKind::OpelDeclared(o) => {
+                let declared = OpelLevel {
+                    site: o.site.clone(),
+                    level: o.level,
+                    by: o.by.clone(),
+                    at: event.at.to_rfc3339(),
+                };
+                match self.opel.binary_search_by(|l| l.site.cmp(&o.site)) {
+                    Ok(i) => self.opel[i] = declared,
+                    Err(i) => self.opel.insert(i, declared),
+                }
+                Ok(())
+            }
         };
+        // A declaration changes what the dashboard shows, not the planning problem.
+        let replans = !matches!(event.kind, EventKind::OpelDeclared(_));
         match result {
             Ok(()) => {
                 self.counts.applied += 1;
                 Change {
                     outcome: Outcome::Applied,
-                    stale: true,
+                    stale: replans || day_rolled,
                     day_rolled,
                 }
             }
@@ -607,6 +645,39 @@ mod tests {
             p.expected_discharge = p.expected_discharge.max(s.start.succ_opt().unwrap());
         }
         assert_eq!(derived, original);
+    }
+
+    #[test]
+    fn opel_declarations_replace_per_site_and_leave_the_plan_alone() {
+        let (s, c, mut st) = setup();
+        let site = &s.sites[0].id;
+        let decl = |id: &str, site: serde_json::Value, level: u8| {
+            ev(
+                &c,
+                json!({"id":id,"at":"2026-12-07T08:00:00Z","type":"opel_declared",
+                       "site":site,"level":level,"by":"duty manager"}),
+            )
+        };
+        let change = st.apply(&decl("o1", json!(site), 2));
+        assert!(change.is_applied() && !change.stale);
+        st.apply(&decl("o2", json!(null), 3));
+        st.apply(&decl("o3", json!(site), 4));
+        let levels: Vec<(Option<&str>, u8)> = st
+            .opel()
+            .iter()
+            .map(|l| (l.site.as_deref(), l.level))
+            .collect();
+        assert_eq!(levels, [(None, 3), (Some(site.as_str()), 4)]);
+        // Snapshots round-trip, and older snapshots without the field still read.
+        let mut v = serde_json::to_value(&st).unwrap();
+        assert_eq!(serde_json::from_value::<State>(v.clone()).unwrap(), st);
+        v.as_object_mut().unwrap().remove("opel");
+        assert!(
+            serde_json::from_value::<State>(v)
+                .unwrap()
+                .opel()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -15,6 +15,14 @@
 //! max_body_bytes = 4194304
 //! log_format = "text"                  # or "json"
 //! log = "info"
+//! sse_keep_alive_ms = 15000            # keep-alive comments on GET /v1/stream
+//!
+//! [bed_pressure]                       # flow's defaults, not NHS England's OPEL
+//! general_acute_occupancy_pct = [85.0, 92.0, 97.0]
+//! critical_care_occupancy_pct = [75.0, 85.0, 95.0]
+//! headroom_beds = [5, 0, -5]           # level up when headroom falls below
+//! over_capacity_nights = [1, 2, 3]     # of the first 3 nights
+//! critical_care_kinds = ["critical_care"]
 //! ```
 //!
 //! [`Config`] is the raw, serde form; [`Config::check`] validates it once, so the rest
@@ -116,6 +124,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `flowd=debug`).
     pub log: String,
+    /// Interval of keep-alive comments on `GET /v1/stream`, in milliseconds.
+    pub sse_keep_alive_ms: u64,
+    /// Cut points of the dashboard's bed-pressure level.
+    pub bed_pressure: crate::dashboard::pressure::Cuts,
 }
 
 impl Default for Config {
@@ -139,6 +151,8 @@ impl Default for Config {
             verify_plans: true,
             log_format: LogFormat::Text,
             log: "info".to_string(),
+            sse_keep_alive_ms: 15_000,
+            bed_pressure: crate::dashboard::pressure::Cuts::default(),
         }
     }
 }
@@ -160,6 +174,8 @@ pub struct Checked {
     pub max_events_per_request: usize,
     /// How the engine runs.
     pub engine: EngineSettings,
+    /// The dashboard and its event stream.
+    pub dashboard: crate::dashboard::Settings,
 }
 
 impl Config {
@@ -223,6 +239,13 @@ impl Config {
         };
         let time_limit = seconds("solve_time_limit_s", self.solve_time_limit_s)?;
         let replan_time_limit = seconds("replan_time_limit_s", self.replan_time_limit_s)?;
+        positive("sse_keep_alive_ms", self.sse_keep_alive_ms)?;
+        self.bed_pressure
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                field: "bed_pressure",
+                message,
+            })?;
         Ok(Checked {
             scenario,
             data_dir,
@@ -241,6 +264,10 @@ impl Config {
                 plan_history: self.plan_history,
                 verify_plans: self.verify_plans,
                 planner: crate::engine::plan,
+            },
+            dashboard: crate::dashboard::Settings {
+                keep_alive: Duration::from_millis(self.sse_keep_alive_ms),
+                cuts: self.bed_pressure.clone(),
             },
         })
     }

@@ -82,6 +82,7 @@ pub async fn run(
     .await?;
 
     let closing = Arc::new(AtomicBool::new(false));
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let app = Arc::new(App {
         engine: engine.handle(),
         catalog,
@@ -89,6 +90,8 @@ pub async fn run(
         token,
         max_events: checked.max_events_per_request,
         closing: closing.clone(),
+        dashboard: checked.dashboard.clone(),
+        stopping,
     });
     let router = api::router(app.clone(), checked.max_body_bytes);
     drop(app);
@@ -96,6 +99,7 @@ pub async fn run(
     let signal = async move {
         shutdown.await;
         closing.store(true, Ordering::SeqCst);
+        stopping_tx.send_replace(true);
         tracing::info!("shutting down: finishing in-flight requests");
     };
     let served = axum::serve(
