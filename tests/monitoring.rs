@@ -267,7 +267,9 @@ fn prometheus_scrapes_flowd_and_every_panel_query_returns_data() {
         {"id": "mon-1", "at": format!("{}T06:00:00Z", s.start), "type": "ward_beds", "ward": ward.id,
          "beds": ward.beds.saturating_sub(1).max(1), "from": s.start.to_string(), "to": s.date(2).to_string()},
         {"id": "mon-2", "at": format!("{}T06:01:00Z", s.start), "type": "opel_declared", "site": null,
-         "level": 2, "by": "duty manager"}
+         "level": 2, "by": "duty manager"},
+        {"id": "mon-3", "at": format!("{}T06:02:00Z", s.start), "type": "trauma_arrival",
+         "site": s.sites[0].id, "minutes_est": 45, "urgency": "urgent"}
     ]);
     assert_eq!(http.post("/v1/events", &events).unwrap().status, 200);
 

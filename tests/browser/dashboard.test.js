@@ -144,6 +144,23 @@ async function keyboard(page) {
       await page.close();
     }
 
+    // Nothing by colour alone: every red cell says why in words, every level card
+    // names its level, the chart says "Over" beside each red marker.
+    {
+      const page = await open(browser, `${base}/dashboard`, 1366, 900);
+      const bad = await page.evaluate(() => {
+        const words = /Over|Reserve eroded|short/;
+        const cells = Array.from(document.querySelectorAll('td.bad')).filter((c) => !words.test(c.textContent));
+        const cards = Array.from(document.querySelectorAll('.level-card')).filter((c) => !/Level \d|OPEL \d|None declared/.test(c.textContent));
+        const marks = document.querySelectorAll('svg .mark').length;
+        const overs = document.querySelectorAll('svg text.over').length;
+        return { cells: cells.length, cards: cards.length, marks, overs };
+      });
+      summary.colour = bad;
+      if (bad.cells || bad.cards || bad.marks !== bad.overs) { fail(`colour alone: ${JSON.stringify(bad)}`); }
+      await page.close();
+    }
+
     // Keyboard: Tab reaches every control, each with a ring, each ≥ 24x24.
     {
       const page = await open(browser, `${base}/dashboard`, 1366, 900);

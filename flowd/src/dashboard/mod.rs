@@ -151,8 +151,8 @@ pub struct Snapshot {
     pub plan: Option<Arc<Published>>,
     /// The state summary.
     pub view: Arc<StateView>,
-    /// Recent plan changes, newest first (at most 20).
-    pub changes: Vec<ChangeRow>,
+    /// The kept plan versions (bookings, when made), oldest first.
+    pub versions: Vec<(u64, Arc<Bookings>, String)>,
 }
 
 /// Most rows of `#changes`.
@@ -173,7 +173,7 @@ impl Snapshot {
         Snapshot {
             plan,
             view,
-            changes: change_rows(&versions, CHANGES_SHOWN),
+            versions,
         }
     }
 }
@@ -237,7 +237,8 @@ async fn render_route(app: Arc<App>, q: SiteQuery, whole: bool) -> Response {
     let now = chrono::Utc::now();
     // Rendering a trust-scale page takes milliseconds: keep it off the async threads.
     let html = tokio::task::spawn_blocking(move || {
-        let input = render::Input::new(&published, &snap.view, &snap.changes, &cuts, now);
+        let changes = change_rows(&snap.versions, CHANGES_SHOWN);
+        let input = render::Input::new(&published, &snap.view, &changes, &cuts, now);
         if whole {
             render::page(&input, site.as_deref())
         } else {

@@ -261,7 +261,14 @@ pub fn assess(
             }),
             shown: headroom.map_or_else(
                 || "no pools".to_string(),
-                |h| format!("{h} beds in the tightest pool"),
+                |h| {
+                    let n = if h < 0 {
+                        format!("\u{2212}{}", h.unsigned_abs())
+                    } else {
+                        h.to_string()
+                    };
+                    format!("{n} beds in the tightest pool")
+                },
             ),
         },
         Reading {

@@ -100,26 +100,28 @@ pub fn section(out: &mut String, input: &Input<'_>, site: Option<&str>) {
                             .iter()
                             .filter_map(|c| duration.get(c.as_str()))
                             .sum();
-                        let kind = if t.emergency {
-                            "Emer"
-                        } else if fixed.get(&(*d, *p)).copied().unwrap_or(false) {
+                        let kind = if fixed.get(&(*d, *p)).copied().unwrap_or(false) {
                             "Fix"
                         } else {
                             "Flex"
                         };
-                        let usable = if t.emergency {
-                            0
+                        let usable = ((cap * f64::from(ps.minutes)).floor() as u32)
+                            .saturating_sub(ps.reserved_emergency_min);
+                        if t.emergency {
+                            w!(
+                                out,
+                                "<td class=\"s e\">Emer<br>held {}</td>",
+                                ps.reserved_emergency_min
+                            );
                         } else {
-                            ((cap * f64::from(ps.minutes)).floor() as u32)
-                                .saturating_sub(ps.reserved_emergency_min)
-                        };
-                        w!(
-                            out,
-                            "<td class=\"s\">{}<br>{kind} {}c<br>{booked}/{usable}<br>+{}</td>",
-                            esc(ps.specialty.as_deref().unwrap_or("—")),
-                            ps.cases.len(),
-                            ps.reserved_emergency_min
-                        );
+                            w!(
+                                out,
+                                "<td class=\"s\">{}<br>{kind} {}c<br>{booked}/{usable}<br>+{}</td>",
+                                esc(ps.specialty.as_deref().unwrap_or("—")),
+                                ps.cases.len(),
+                                ps.reserved_emergency_min
+                            );
+                        }
                     }
                     None => out.push_str("<td class=\"n\">—</td>"),
                 }
