@@ -566,3 +566,72 @@ fn capacity(out: &mut String, input: &Input<'_>, site: Option<&str>) {
     }
     out.push_str("</tbody></table></div></section>");
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Bytes;
+    use flow_core::generate::{GenerateOptions, Size, generate};
+    use flow_core::{State, check};
+
+    use super::*;
+    use crate::engine::Bookings;
+
+    fn published(size: Size) -> (Published, StateView) {
+        let scenario = generate(&GenerateOptions::new(size, 3));
+        let mut plan = flow_core::greedy::plan(&scenario);
+        plan.version = Some(2);
+        plan.generated_at = Some("2026-12-07T06:00:00+00:00".into());
+        let kpis = check::check(&scenario, &plan).kpis;
+        let view = StateView::of(&State::new(scenario.clone()), 0);
+        (
+            Published {
+                plan: Arc::new(plan),
+                json: Bytes::new(),
+                bookings: Arc::new(Bookings::new()),
+                seq: 0,
+                scenario: Arc::new(scenario),
+                kpis: Some(Arc::new(kpis)),
+            },
+            view,
+        )
+    }
+
+    #[test]
+    fn escapes_text() {
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(signed(-3), "\u{2212}3");
+        assert_eq!(signed(4), "4");
+    }
+
+    #[test]
+    fn a_site_view_narrows_pools_and_theatres() {
+        let (p, view) = published(Size::Medium);
+        let cuts = Cuts::default();
+        let now = DateTime::parse_from_rfc3339("2026-12-07T06:02:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let input = Input::new(&p, &view, &[], &cuts, now);
+        let whole = page(&input, None);
+        let site = &p.scenario.sites[0].id;
+        let one = page(&input, Some(site));
+        assert!(whole.contains("(2 min ago)"));
+        for id in ["status", "capacity", "forecast", "theatres", "breaches", "changes"] {
+            assert!(one.contains(&format!("<section id=\"{id}\"")), "{id}");
+        }
+        let pools = |html: &str| html.matches("<figure class=\"pool\"").count();
+        let here = p.scenario.pools().iter().filter(|k| &k.site == site).count();
+        assert_eq!(pools(&one), here);
+        assert_eq!(pools(&whole), p.scenario.pools().len());
+        let theatres = p.scenario.theatres.iter().filter(|t| &t.site == site).count();
+        assert_eq!(
+            one.matches("<th scope=\"row\" class=\"theatre\">").count(),
+            theatres
+        );
+        assert!(!whole.contains("http://") && !whole.contains("https://"));
+        // The fragment is the page's <main>, byte for byte.
+        let m = main(&input, None);
+        assert!(whole.contains(&m));
+    }
+}
