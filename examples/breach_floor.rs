@@ -46,7 +46,10 @@ fn main() {
         let greedy = plan(&s, &PlanOptions::with_strategy(Strategy::Greedy)).expect("greedy");
         let minimum = plan_exact(&s, &exact, Objective::Breaches);
         let (p, g, m) = (check(&s, &planned), check(&s, &greedy), check(&s, &minimum));
-        assert!(p.is_ok() && g.is_ok() && m.is_ok(), "seed {seed}: a plan fails the checker");
+        assert!(
+            p.is_ok() && g.is_ok() && m.is_ok(),
+            "seed {seed}: a plan fails the checker"
+        );
         let due: usize = p.kpis.by_priority.iter().map(|k| k.due_in_horizon).sum();
         println!(
             "| {seed} | {due} | {} ({}) / {} / {} | {} / {} ({}) | {:.1}% / {:.1}% | {seconds:.2} |",

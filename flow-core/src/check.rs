@@ -1468,7 +1468,10 @@ mod tests {
             }
         }
         let message = only(&check(&s, &valid_plan()), ViolationKind::SurgeonOvertime);
-        assert!(message.contains("2026-12-08: 1 cases take 30 min > 0"), "{message}");
+        assert!(
+            message.contains("2026-12-08: 1 cases take 30 min > 0"),
+            "{message}"
+        );
 
         for case in &mut s.waiting_list {
             if case.id == "c6" {
@@ -1477,7 +1480,10 @@ mod tests {
         }
         let report = check(&s, &valid_plan());
         let message = only(&report, ViolationKind::UnknownSurgeon);
-        assert!(message.contains("c6") && message.contains("locum"), "{message}");
+        assert!(
+            message.contains("c6") && message.contains("locum"),
+            "{message}"
+        );
         assert_eq!(report.violations[0].constraint, 7);
         assert!(render_text(&report).contains("constraint 7, surgeons' operating minutes"));
     }

@@ -917,7 +917,11 @@ fn make_waiting_list(
 ) -> Vec<Case> {
     let mut rng = stream(opts.seed, 5);
     let tight = opts.profile == Profile::Tight;
-    let mix = if tight { TIGHT_PRIORITY_MIX } else { PRIORITY_MIX };
+    let mix = if tight {
+        TIGHT_PRIORITY_MIX
+    } else {
+        PRIORITY_MIX
+    };
     let specialty_weights: Vec<f64> = SPECIALTIES.iter().map(|s| s.share).collect();
     let site_weights: Vec<f64> = sites
         .iter()
@@ -957,22 +961,23 @@ fn make_waiting_list(
             .window_days()
             .map(|w| (listed - opts.start).num_days() + w)
             .filter(|&d| (1..i64::from(horizon)).contains(&d));
-        let earliest = if let Some(due) = due_day.filter(|_| tight && rng.random_bool(TIGHT_LATE_RELEASE)) {
-            // Due inside the horizon and available only some days after the start.
-            add_days(opts.start, rng.random_range(1..=due))
-        } else if matches!(priority, Priority::P1a | Priority::P1b) {
-            opts.start
-        } else {
-            let u: f64 = rng.random();
-            let offset = if u < EARLIEST_AT_START || horizon <= 1 {
-                0
-            } else if u < EARLIEST_AT_START + EARLIEST_IN_HORIZON {
-                rng.random_range(1..horizon)
+        let earliest =
+            if let Some(due) = due_day.filter(|_| tight && rng.random_bool(TIGHT_LATE_RELEASE)) {
+                // Due inside the horizon and available only some days after the start.
+                add_days(opts.start, rng.random_range(1..=due))
+            } else if matches!(priority, Priority::P1a | Priority::P1b) {
+                opts.start
             } else {
-                rng.random_range(horizon..=horizon + 42)
+                let u: f64 = rng.random();
+                let offset = if u < EARLIEST_AT_START || horizon <= 1 {
+                    0
+                } else if u < EARLIEST_AT_START + EARLIEST_IN_HORIZON {
+                    rng.random_range(1..horizon)
+                } else {
+                    rng.random_range(horizon..=horizon + 42)
+                };
+                add_days(opts.start, i64::from(offset))
             };
-            add_days(opts.start, i64::from(offset))
-        };
         let site = if sites.len() > 1 && rng.random_bool(PINNED_SITE) {
             sites
                 .get(pick(&mut rng, &site_weights))

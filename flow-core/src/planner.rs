@@ -829,12 +829,14 @@ fn competitors(
                 break;
             }
             for &e in &slot.cases {
-                let same_surgeon = slot.day == day && surgeon.is_some() && ledger.case_surgeon(e) == surgeon;
+                let same_surgeon =
+                    slot.day == day && surgeon.is_some() && ledger.case_surgeon(e) == surgeon;
                 let in_bed = !blocked.is_empty()
                     && ledger.stay_pools(e, slot.site).is_some_and(|pools| {
-                        pools.iter().enumerate().any(|(i, &pool)| {
-                            blocked.contains(&(pool, slot.day + i as u32))
-                        })
+                        pools
+                            .iter()
+                            .enumerate()
+                            .any(|(i, &pool)| blocked.contains(&(pool, slot.day + i as u32)))
                     });
                 if same_surgeon || in_bed {
                     out.push(e);

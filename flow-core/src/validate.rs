@@ -1565,11 +1565,16 @@ mod tests {
             "duplicate surgeon id \"sg-1\" (first at surgeons[0].id)",
         );
         assert_problem(&errors, "surgeons[2].days[0].minutes", "");
-        assert_problem(&errors, "waiting_list[0].surgeon", "unknown surgeon \"sg-9\"");
+        assert_problem(
+            &errors,
+            "waiting_list[0].surgeon",
+            "unknown surgeon \"sg-9\"",
+        );
         assert!(
             !errors
                 .iter()
-                .any(|e| e.path.starts_with("waiting_list[1]") || e.path.starts_with("waiting_list[2]")),
+                .any(|e| e.path.starts_with("waiting_list[1]")
+                    || e.path.starts_with("waiting_list[2]")),
             "{errors:#?}"
         );
     }

@@ -378,12 +378,13 @@ impl Metrics {
 }
 
 /// Every unscheduled reason, for pre-created labels.
-const UNSCHEDULED_REASONS: [flow_core::plan::Reason; 5] = [
+const UNSCHEDULED_REASONS: [flow_core::plan::Reason; 6] = [
     flow_core::plan::Reason::NoTheatreTime,
     flow_core::plan::Reason::NoBed,
     flow_core::plan::Reason::NotEligible,
     flow_core::plan::Reason::OutsideHorizon,
     flow_core::plan::Reason::LowerPriority,
+    flow_core::plan::Reason::NoSurgeonTime,
 ];
 
 impl Metrics {

@@ -481,7 +481,11 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
             offered.push(sum);
         }
         // Σ_{t ≤ d} minutes, 0 before day 0.
-        let by = |d: Option<u32>| d.and_then(|d| offered.get(d as usize)).copied().unwrap_or(0.0);
+        let by = |d: Option<u32>| {
+            d.and_then(|d| offered.get(d as usize))
+                .copied()
+                .unwrap_or(0.0)
+        };
         let mut due_days: Vec<u32> = xs
             .iter()
             .filter_map(|x| match x.tier {

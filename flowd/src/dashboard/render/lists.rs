@@ -23,6 +23,7 @@ fn reason_words(r: Reason) -> &'static str {
         Reason::NotEligible => "No eligible session",
         Reason::OutsideHorizon => "Earliest date beyond the horizon",
         Reason::LowerPriority => "More urgent cases first",
+        Reason::NoSurgeonTime => "Surgeon has no operating time left",
     }
 }
 

@@ -600,7 +600,10 @@ mod tests {
 
     #[test]
     fn escapes_text() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(signed(-3), "\u{2212}3");
         assert_eq!(signed(4), "4");
     }
@@ -617,14 +620,26 @@ mod tests {
         let site = &p.scenario.sites[0].id;
         let one = page(&input, Some(site));
         assert!(whole.contains("(2 min ago)"));
-        for id in ["status", "capacity", "forecast", "theatres", "breaches", "changes"] {
+        for id in [
+            "status", "capacity", "forecast", "theatres", "breaches", "changes",
+        ] {
             assert!(one.contains(&format!("<section id=\"{id}\"")), "{id}");
         }
         let pools = |html: &str| html.matches("<figure class=\"pool\"").count();
-        let here = p.scenario.pools().iter().filter(|k| &k.site == site).count();
+        let here = p
+            .scenario
+            .pools()
+            .iter()
+            .filter(|k| &k.site == site)
+            .count();
         assert_eq!(pools(&one), here);
         assert_eq!(pools(&whole), p.scenario.pools().len());
-        let theatres = p.scenario.theatres.iter().filter(|t| &t.site == site).count();
+        let theatres = p
+            .scenario
+            .theatres
+            .iter()
+            .filter(|t| &t.site == site)
+            .count();
         assert_eq!(
             one.matches("<th scope=\"row\" class=\"theatre\">").count(),
             theatres
