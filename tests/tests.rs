@@ -4,7 +4,11 @@
 //! first: the README's test command (`cargo build --workspace && cargo test --workspace`)
 //! does that.
 
+// The dashboard in Debian's chromium: axe, keyboard, live update, screenshots.
+mod browser;
 mod cli;
+// The bed manager's dashboard and its event stream.
+mod dashboard;
 // The daemon under kill -9: acknowledged events survive, state equals a replay.
 mod crash;
 // `flowd serve` end to end over HTTP.
@@ -15,6 +19,8 @@ mod hl7;
 mod live;
 // Load figures (ignored; run in release, see the module's docs).
 mod load;
+// The shipped Prometheus rules and Grafana dashboard, against real promtool and prometheus.
+mod monitoring;
 mod properties;
 mod simulate;
 mod support;

@@ -85,10 +85,12 @@ pub enum EventKind {
     DischargeCancelled(DischargeCancelled),
     /// Two patients exchanged beds, both moves at once (HL7 A17).
     Swap(Swap),
+    /// The operations centre declared an OPEL level (site or trust).
+    OpelDeclared(OpelDeclared),
 }
 
 /// Every event `type`, in the contract's order (the extension's types last).
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 17] = [
     "admit",
     "discharge",
     "transfer",
@@ -105,6 +107,7 @@ pub const EVENT_TYPES: [&str; 16] = [
     "transfer_cancelled",
     "discharge_cancelled",
     "swap",
+    "opel_declared",
 ];
 
 impl EventKind {
@@ -127,6 +130,7 @@ impl EventKind {
             EventKind::TransferCancelled(_) => "transfer_cancelled",
             EventKind::DischargeCancelled(_) => "discharge_cancelled",
             EventKind::Swap(_) => "swap",
+            EventKind::OpelDeclared(_) => "opel_declared",
         }
     }
 }
@@ -315,6 +319,21 @@ pub struct Listed {
     pub case: Case,
 }
 
+/// `opel_declared`: the OPEL level the operations centre declared (NHS England's
+/// Operational Pressures Escalation Levels, 1–4), for one site or (`site: null`) the
+/// trust. flow stores it as the authoritative level; its own bed-pressure level is a
+/// separate, computed figure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpelDeclared {
+    /// Site id, or `null` for the whole trust.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// OPEL level, 1 (steady) to 4 (extreme pressure).
+    pub level: u8,
+    /// Who declared it (a role or name as the operations centre records it).
+    pub by: String,
+}
+
 /// The static facts of a scenario that events are checked against: the ids and names
 /// that exist. Built once; the live state never changes them.
 #[derive(Debug, Clone, Default)]
@@ -418,6 +437,15 @@ impl Catalog {
                 if w.patient == w.other {
                     errors.push(FieldError::new("other", "must differ from `patient`"));
                 }
+            }
+            EventKind::OpelDeclared(o) => {
+                if let Some(site) = &o.site {
+                    self.site(&mut errors, "site", site);
+                }
+                if !(1..=4).contains(&o.level) {
+                    errors.push(FieldError::new("level", "must be 1, 2, 3 or 4"));
+                }
+                id_field(&mut errors, "by", &o.by);
             }
         }
         errors
@@ -541,6 +569,7 @@ fn read_event(value: &Value) -> Result<Event, FieldError> {
         Some("transfer_cancelled") => EventKind::TransferCancelled(payload(value)?),
         Some("discharge_cancelled") => EventKind::DischargeCancelled(payload(value)?),
         Some("swap") => EventKind::Swap(payload(value)?),
+        Some("opel_declared") => EventKind::OpelDeclared(payload(value)?),
         Some(other) => {
             return Err(FieldError::new(
                 "type",
@@ -632,6 +661,7 @@ mod tests {
             json!({"id":"e-15","at":"2026-12-07T10:07:00Z","type":"discharge_cancelled","patient":"p-77","ward":ward,
                    "admit_unknown":{"expected_discharge":"2026-12-08","route":"emergency"}}),
             json!({"id":"e-16","at":"2026-12-07T10:08:00Z","type":"swap","patient":"p-77","other":"p-78"}),
+            json!({"id":"e-10","at":"2026-12-07T10:02:00Z","type":"opel_declared","site":site,"level":3,"by":"site manager"}),
         ];
         for (i, v) in examples.iter().enumerate() {
             let e = parse_event(v, &c).unwrap_or_else(|err| panic!("{v}: {err}"));
@@ -706,6 +736,18 @@ mod tests {
         assert_eq!(
             errors(json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"listed","case":case})),
             ["case.stay[0].nights"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"opel_declared","site":null,"level":5,"by":"x"})
+            ),
+            ["level"]
+        );
+        assert_eq!(
+            errors(
+                json!({"id":"x","at":"2026-12-07T08:00:00Z","type":"opel_declared","site":"nowhere","level":2,"by":"x"})
+            ),
+            ["site"]
         );
         assert_eq!(
             errors(json!({"id":"","at":"2026-12-07T08:00:00Z","type":"discharge","patient":"p"})),

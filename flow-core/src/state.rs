@@ -78,6 +78,10 @@ pub struct State {
     /// Expected admissions, by patient id.
     #[serde(default)]
     pre_admitted: BTreeMap<String, PreAdmit>,
+    /// The latest declared OPEL level per site (`site: None` for the trust), sorted
+    /// by site; absent in snapshots written before `opel_declared` existed.
+    #[serde(default)]
+    opel: Vec<OpelLevel>,
 }
 
 /// A discharged patient's last bed, and when they left.
@@ -85,6 +89,19 @@ pub struct State {
 struct Left {
     bed: Bed,
     at: DateTime<FixedOffset>,
+}
+
+/// An OPEL level as declared by the operations centre (`opel_declared`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpelLevel {
+    /// Site id, or `None` for the trust.
+    pub site: Option<String>,
+    /// Level 1–4.
+    pub level: u8,
+    /// Who declared it.
+    pub by: String,
+    /// When (the event's `at`, RFC 3339).
+    pub at: String,
 }
 
 /// A patient's bed.
@@ -253,6 +270,7 @@ impl State {
             waiting_counts,
             discharged: BTreeMap::new(),
             pre_admitted: BTreeMap::new(),
+            opel: Vec::new(),
         }
     }
 
@@ -352,6 +370,11 @@ impl State {
             Some(now) => now.date_naive().max(self.base.start),
             None => self.base.start,
         }
+    }
+
+    /// The declared OPEL levels in force, the trust's (`site: None`) first, then by site.
+    pub fn opel(&self) -> &[OpelLevel] {
+        &self.opel
     }
 
     /// Running totals.
@@ -612,10 +635,25 @@ impl State {
                 .unwait(&c.case)
                 .map(drop)
                 .ok_or(Rejection::CaseNotListed),
+            EventKind::OpelDeclared(o) => {
+                let declared = OpelLevel {
+                    site: o.site.clone(),
+                    level: o.level,
+                    by: o.by.clone(),
+                    at: event.at.to_rfc3339(),
+                };
+                match self.opel.binary_search_by(|l| l.site.cmp(&o.site)) {
+                    Ok(i) => self.opel[i] = declared,
+                    Err(i) => self.opel.insert(i, declared),
+                }
+                Ok(())
+            }
         };
+        // Pre-admissions are recorded, not planned; a declaration changes what the
+        // dashboard shows, not the planning problem.
         let planned = !matches!(
             event.kind,
-            EventKind::PreAdmit(_) | EventKind::PreAdmitCancelled(_)
+            EventKind::PreAdmit(_) | EventKind::PreAdmitCancelled(_) | EventKind::OpelDeclared(_)
         );
         match result {
             Ok(()) => {
@@ -814,6 +852,39 @@ mod tests {
             p.expected_discharge = p.expected_discharge.max(s.start.succ_opt().unwrap());
         }
         assert_eq!(derived, original);
+    }
+
+    #[test]
+    fn opel_declarations_replace_per_site_and_leave_the_plan_alone() {
+        let (s, c, mut st) = setup();
+        let site = &s.sites[0].id;
+        let decl = |id: &str, site: serde_json::Value, level: u8| {
+            ev(
+                &c,
+                json!({"id":id,"at":"2026-12-07T08:00:00Z","type":"opel_declared",
+                       "site":site,"level":level,"by":"duty manager"}),
+            )
+        };
+        let change = st.apply(&decl("o1", json!(site), 2));
+        assert!(change.is_applied() && !change.stale);
+        st.apply(&decl("o2", json!(null), 3));
+        st.apply(&decl("o3", json!(site), 4));
+        let levels: Vec<(Option<&str>, u8)> = st
+            .opel()
+            .iter()
+            .map(|l| (l.site.as_deref(), l.level))
+            .collect();
+        assert_eq!(levels, [(None, 3), (Some(site.as_str()), 4)]);
+        // Snapshots round-trip, and older snapshots without the field still read.
+        let mut v = serde_json::to_value(&st).unwrap();
+        assert_eq!(serde_json::from_value::<State>(v.clone()).unwrap(), st);
+        v.as_object_mut().unwrap().remove("opel");
+        assert!(
+            serde_json::from_value::<State>(v)
+                .unwrap()
+                .opel()
+                .is_empty()
+        );
     }
 
     #[test]

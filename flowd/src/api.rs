@@ -57,6 +57,10 @@ pub struct App {
     pub max_events: usize,
     /// Set once shutdown began (readiness goes false).
     pub closing: Arc<AtomicBool>,
+    /// The dashboard's settings (keep-alive, bed-pressure cut points).
+    pub dashboard: crate::dashboard::Settings,
+    /// Turns true when shutdown begins (event streams end on it).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The router with every route and the body limit.
@@ -70,6 +74,7 @@ pub fn router(app: Arc<App>, max_body_bytes: usize) -> axum::Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi))
+        .merge(crate::dashboard::routes())
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(app)
 }
@@ -624,6 +629,7 @@ async fn get_state(
 async fn get_metrics(State(app): State<Arc<App>>) -> Response {
     let view = app.engine.view.borrow().clone();
     app.metrics.observe_state(&view);
+    crate::dashboard::observe(&app, &view);
     (
         [(
             header::CONTENT_TYPE,

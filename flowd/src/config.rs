@@ -28,6 +28,14 @@
 //! "PREOP" = "n-surg-1"
 //! [hl7.route]                          # PV1-4 local codes → elective | emergency
 //! "W" = "elective"
+//! sse_keep_alive_ms = 15000            # keep-alive comments on GET /v1/stream
+//!
+//! [bed_pressure]                       # flow's defaults, not NHS England's OPEL
+//! general_acute_occupancy_pct = [85.0, 92.0, 97.0]
+//! critical_care_occupancy_pct = [75.0, 85.0, 95.0]
+//! headroom_beds = [5, 0, -5]           # level up when headroom falls below
+//! over_capacity_nights = [1, 2, 3]     # of the first 3 nights
+//! critical_care_kinds = ["critical_care"]
 //! ```
 //!
 //! [`Config`] is the raw, serde form; [`Config::check`] validates it once, so the rest
@@ -130,6 +138,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `flowd=debug`).
     pub log: String,
+    /// Interval of keep-alive comments on `GET /v1/stream`, in milliseconds.
+    pub sse_keep_alive_ms: u64,
+    /// Cut points of the dashboard's bed-pressure level.
+    pub bed_pressure: crate::dashboard::pressure::Cuts,
     /// The HL7 v2 MLLP listener.
     pub hl7: Hl7Config,
 }
@@ -282,6 +294,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log: "info".to_string(),
             hl7: Hl7Config::default(),
+            sse_keep_alive_ms: 15_000,
+            bed_pressure: crate::dashboard::pressure::Cuts::default(),
         }
     }
 }
@@ -305,6 +319,8 @@ pub struct Checked {
     pub engine: EngineSettings,
     /// The MLLP listen address and settings, when HL7 is on.
     pub hl7: Option<(std::net::SocketAddr, crate::ingest::hl7::Settings)>,
+    /// The dashboard and its event stream.
+    pub dashboard: crate::dashboard::Settings,
 }
 
 impl Config {
@@ -369,6 +385,13 @@ impl Config {
         let time_limit = seconds("solve_time_limit_s", self.solve_time_limit_s)?;
         let replan_time_limit = seconds("replan_time_limit_s", self.replan_time_limit_s)?;
         let hl7 = self.hl7.check()?;
+        positive("sse_keep_alive_ms", self.sse_keep_alive_ms)?;
+        self.bed_pressure
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                field: "bed_pressure",
+                message,
+            })?;
         Ok(Checked {
             hl7,
             scenario,
@@ -388,6 +411,10 @@ impl Config {
                 plan_history: self.plan_history,
                 verify_plans: self.verify_plans,
                 planner: crate::engine::plan,
+            },
+            dashboard: crate::dashboard::Settings {
+                keep_alive: Duration::from_millis(self.sse_keep_alive_ms),
+                cuts: self.bed_pressure.clone(),
             },
         })
     }

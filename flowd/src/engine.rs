@@ -241,10 +241,14 @@ pub struct StateView {
     pub cases_done: u64,
     /// Cases cancelled since the start.
     pub cases_cancelled: u64,
+    /// OPEL levels declared by the operations centre (`opel_declared`), trust first.
+    #[schema(value_type = Vec<Object>)]
+    pub opel: Vec<flow_core::state::OpelLevel>,
 }
 
 impl StateView {
-    fn of(state: &State, last_seq: u64) -> Self {
+    /// The summary of `state` after event `last_seq`.
+    pub fn of(state: &State, last_seq: u64) -> Self {
         let counts = state.counts();
         StateView {
             events_applied: counts.applied,
@@ -260,6 +264,7 @@ impl StateView {
             trauma_today: state.trauma_today(),
             cases_done: counts.cases_done,
             cases_cancelled: counts.cases_cancelled,
+            opel: state.opel().to_vec(),
         }
     }
 }
@@ -291,12 +296,18 @@ pub struct Published {
     pub bookings: Arc<Bookings>,
     /// The last event it includes.
     pub seq: u64,
+    /// The planning problem it answers (for the dashboard).
+    pub scenario: Arc<Scenario>,
+    /// The independent checker's figures (`None` when plans are not verified).
+    pub kpis: Option<Arc<flow_core::check::Kpis>>,
 }
 
 /// Recent plans' bookings, newest last, for `GET /v1/plan/changes`.
 #[derive(Debug, Default)]
 pub struct History {
     plans: VecDeque<(u64, Arc<Bookings>)>,
+    /// When each kept version was made (RFC 3339), same order as `plans`.
+    made: VecDeque<(u64, String)>,
 }
 
 impl History {
@@ -313,10 +324,20 @@ impl History {
         self.plans.front().map(|(v, _)| *v)
     }
 
-    fn push(&mut self, version: u64, bookings: Arc<Bookings>, keep: usize) {
+    /// Every kept version, oldest first, with its bookings and when it was made.
+    pub fn versions(&self) -> impl Iterator<Item = (u64, &Arc<Bookings>, &str)> {
+        self.plans
+            .iter()
+            .zip(&self.made)
+            .map(|((v, b), (_, at))| (*v, b, at.as_str()))
+    }
+
+    fn push(&mut self, version: u64, bookings: Arc<Bookings>, made: String, keep: usize) {
         self.plans.push_back((version, bookings));
+        self.made.push_back((version, made));
         while self.plans.len() > keep.max(1) {
             self.plans.pop_front();
+            self.made.pop_front();
         }
     }
 }
@@ -906,7 +927,6 @@ pub fn plan(
 struct Solved {
     published: Published,
     breaches: [usize; 5],
-    scenario: Scenario,
 }
 
 /// Solves, checks and serialises; runs on the blocking pool.
@@ -922,6 +942,7 @@ fn solve(
     let mut plan = planner(&input.scenario, previous.as_deref(), settings)?;
     plan.solver.seconds = started.elapsed().as_secs_f64();
     let mut breaches = [0usize; 5];
+    let mut kpis = None;
     if verify {
         let report = flow_core::check::check(&input.scenario, &plan);
         if !report.is_ok() {
@@ -930,6 +951,7 @@ fn solve(
         for p in &report.kpis.by_priority {
             breaches[p.priority.index()] = p.avoidable_breaches;
         }
+        kpis = Some(Arc::new(report.kpis));
     }
     plan.version = Some(version);
     plan.generated_at = Some(chrono::Utc::now().to_rfc3339());
@@ -953,9 +975,10 @@ fn solve(
             json: Bytes::from(json),
             bookings: Arc::new(bookings),
             seq: input.seq,
+            scenario: Arc::new(input.scenario),
+            kpis,
         },
         breaches,
-        scenario: input.scenario,
     })
 }
 
@@ -1118,7 +1141,7 @@ async fn replan_worker(mut w: Worker) {
                 .emit(&w.metrics);
                 w.version = version;
                 PlanFigures {
-                    scenario: &solved.scenario,
+                    scenario: &solved.published.scenario,
                     plan: &solved.published.plan,
                     breaches: solved.breaches,
                 }
@@ -1135,6 +1158,12 @@ async fn replan_worker(mut w: Worker) {
                     h.push(
                         version,
                         solved.published.bookings.clone(),
+                        solved
+                            .published
+                            .plan
+                            .generated_at
+                            .clone()
+                            .unwrap_or_default(),
                         w.settings.plan_history,
                     );
                 }

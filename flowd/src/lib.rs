@@ -8,6 +8,8 @@
 //! - [`server`]: [`run`]`(listener, config, shutdown)` wires everything together; the
 //!   binary only binds the listener and passes the signal (as mini-redis does).
 //! - [`api`]: the HTTP handlers and their OpenAPI description.
+//! - [`dashboard`]: the bed manager's page (`/dashboard`) and its event stream
+//!   (`/v1/stream`), rendered from the same views.
 //! - [`ingest`]: wire formats → checked events → [`ingest::submit`].
 //! - [`engine`]: the state owner thread (group commit, apply, snapshots) and the
 //!   debounced re-plan worker that publishes plans through a `watch` channel.
@@ -24,6 +26,7 @@
 
 pub mod api;
 pub mod config;
+pub mod dashboard;
 pub mod engine;
 pub mod ingest;
 pub mod metrics;

@@ -241,6 +241,9 @@ struct ServeArgs {
     /// Check every plan with the independent checker before serving it [default: true].
     #[arg(long)]
     verify_plans: Option<bool>,
+    /// Interval of keep-alive comments on `GET /v1/stream`, ms [default: 15000].
+    #[arg(long)]
+    sse_keep_alive_ms: Option<u64>,
     /// Log format [default: text].
     #[arg(long, value_enum)]
     log_format: Option<LogFormatArg>,
@@ -573,6 +576,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
         max_batch_events,
         plan_history,
         verify_plans,
+        sse_keep_alive_ms,
         log
     );
     if args.scenario.is_some() {

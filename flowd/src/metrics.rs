@@ -48,6 +48,15 @@ pub struct Metrics {
     breaches: IntGaugeVec,
     state_events: IntGauge,
     hl7: Hl7Metrics,
+    plan_generated: prometheus::Gauge,
+    plan_basis_seq: IntGauge,
+    pool_forecast_beds: IntGaugeVec,
+    pool_forecast_reserve: IntGaugeVec,
+    unscheduled: IntGaugeVec,
+    bed_pressure: IntGaugeVec,
+    bed_pressure_parameter: IntGaugeVec,
+    opel_declared: IntGaugeVec,
+    sse_clients: IntGauge,
 }
 
 /// The HL7 listener's metrics (labels: trigger `A00`…`A99` or `other`, a closed
@@ -255,6 +264,87 @@ impl Metrics {
                     "Sequence number of the last event in the state (the audit trail's length)."
                 ))
             ),
+            plan_generated: register!(
+                r,
+                prometheus::Gauge::with_opts(opts(
+                    "flowd_plan_generated_timestamp_seconds",
+                    "When the plan being served was made (Unix time)."
+                ))
+            ),
+            plan_basis_seq: register!(
+                r,
+                IntGauge::with_opts(opts(
+                    "flowd_plan_basis_seq",
+                    "Sequence number of the last event the plan being served includes (compare flowd_state_last_seq)."
+                ))
+            ),
+            pool_forecast_beds: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_pool_forecast_beds",
+                        "Open beds per pool and night of the plan; night 0 is tonight."
+                    ),
+                    &["site", "kind", "night"]
+                )
+            ),
+            pool_forecast_reserve: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_pool_forecast_emergency_reserve_beds",
+                        "Beds held back for emergency admissions per pool and night of the plan; night 0 is tonight."
+                    ),
+                    &["site", "kind", "night"]
+                )
+            ),
+            unscheduled: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_unscheduled_cases",
+                        "Waiting-list cases the plan being served leaves unbooked, per reason."
+                    ),
+                    &["reason"]
+                )
+            ),
+            bed_pressure: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_bed_pressure_level",
+                        "flow's computed bed-pressure level 1-4 (not OPEL), per site; site=\"all\" is the trust."
+                    ),
+                    &["site"]
+                )
+            ),
+            bed_pressure_parameter: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_bed_pressure_parameter",
+                        "Level 1-4 of each bed-pressure parameter, per site; the level is the highest of them."
+                    ),
+                    &["site", "parameter"]
+                )
+            ),
+            opel_declared: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_opel_declared_level",
+                        "OPEL level 1-4 declared by the operations centre (opel_declared events), per site; site=\"all\" is the trust; 0 = none declared."
+                    ),
+                    &["site"]
+                )
+            ),
+            sse_clients: register!(
+                r,
+                IntGauge::with_opts(opts(
+                    "flowd_sse_clients",
+                    "Clients connected to GET /v1/stream."
+                ))
+            ),
             hl7: Hl7Metrics {
                 messages: register!(
                     r,
@@ -319,6 +409,9 @@ impl Metrics {
         for reason in HL7_CLOSE_REASONS {
             m.hl7.closed.with_label_values(&[reason]);
         }
+        for reason in UNSCHEDULED_REASONS {
+            m.unscheduled.with_label_values(&[reason.as_str()]);
+        }
         for kind in EVENT_TYPES.iter().chain(["unknown"].iter()) {
             for outcome in ["applied", "rejected", "duplicate", "invalid"] {
                 m.events.with_label_values(&[*kind, outcome]);
@@ -368,6 +461,43 @@ impl Metrics {
                 .with_label_values(&[site.as_str()])
                 .set(i64::from(*minutes) * 60);
         }
+    }
+}
+
+/// Every unscheduled reason, for pre-created labels.
+const UNSCHEDULED_REASONS: [flow_core::plan::Reason; 6] = [
+    flow_core::plan::Reason::NoTheatreTime,
+    flow_core::plan::Reason::NoBed,
+    flow_core::plan::Reason::NotEligible,
+    flow_core::plan::Reason::OutsideHorizon,
+    flow_core::plan::Reason::LowerPriority,
+    flow_core::plan::Reason::NoSurgeonTime,
+];
+
+impl Metrics {
+    /// Sets one scope's bed-pressure level and its parameters' levels (`site` is a
+    /// scenario site id or `all`; `parameter` a fixed name).
+    pub fn observe_bed_pressure(&self, site: &str, level: u8, parameters: &[(&str, u8)]) {
+        self.bed_pressure
+            .with_label_values(&[site])
+            .set(i64::from(level));
+        for (name, l) in parameters {
+            self.bed_pressure_parameter
+                .with_label_values(&[site, name])
+                .set(i64::from(*l));
+        }
+    }
+
+    /// Sets the declared OPEL level of `site` (`all` for the trust; 0 = none).
+    pub fn observe_opel(&self, site: &str, level: u8) {
+        self.opel_declared
+            .with_label_values(&[site])
+            .set(i64::from(level));
+    }
+
+    /// One more (`+1`) or one fewer (`-1`) stream client.
+    pub fn sse_clients_add(&self, delta: i64) {
+        self.sse_clients.add(delta);
     }
 }
 
@@ -550,6 +680,8 @@ impl PlanPublished<'_> {
         );
         m.plan_version
             .set(i64::try_from(self.version).unwrap_or(i64::MAX));
+        m.plan_basis_seq
+            .set(i64::try_from(self.seq).unwrap_or(i64::MAX));
         for l in self.latencies {
             m.event_to_plan.observe(l.as_secs_f64());
         }
@@ -585,10 +717,36 @@ impl PlanFigures<'_> {
             }
             if (0..FORECAST_NIGHTS as i64).contains(&night) {
                 let forecast = f64::from(o.current) + f64::from(o.elective) + o.emergency_mean;
+                let night = night.to_string();
                 m.pool_forecast
-                    .with_label_values(&[&o.site, &o.kind, &night.to_string()])
+                    .with_label_values(&[&o.site, &o.kind, &night])
                     .set(forecast);
+                m.pool_forecast_beds
+                    .with_label_values(&[&o.site, &o.kind, &night])
+                    .set(i64::from(o.beds));
+                m.pool_forecast_reserve
+                    .with_label_values(&[&o.site, &o.kind, &night])
+                    .set(i64::from(o.emergency_reserve));
             }
+        }
+        if let Some(at) = self
+            .plan
+            .generated_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        {
+            m.plan_generated.set(at.timestamp_millis() as f64 / 1000.0);
+        }
+        for reason in UNSCHEDULED_REASONS {
+            let n = self
+                .plan
+                .unscheduled
+                .iter()
+                .filter(|u| u.reason == reason)
+                .count();
+            m.unscheduled
+                .with_label_values(&[reason.as_str()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
         let theatre_site: BTreeMap<&str, &str> = self
             .scenario

@@ -123,6 +123,7 @@ pub async fn run(
     };
 
     let closing = Arc::new(AtomicBool::new(false));
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let app = Arc::new(App {
         engine: engine.handle(),
         catalog,
@@ -130,6 +131,8 @@ pub async fn run(
         token,
         max_events: checked.max_events_per_request,
         closing: closing.clone(),
+        dashboard: checked.dashboard.clone(),
+        stopping,
     });
     let router = api::router(app.clone(), checked.max_body_bytes);
     drop(app);
@@ -138,6 +141,7 @@ pub async fn run(
         shutdown.await;
         closing.store(true, Ordering::SeqCst);
         let _ = hl7_stop.send(true);
+        stopping_tx.send_replace(true);
         tracing::info!("shutting down: finishing in-flight requests");
     };
     let served = axum::serve(
