@@ -9,11 +9,17 @@ mod cli;
 mod crash;
 // `flowd serve` end to end over HTTP.
 mod daemon;
+// One writer per trust on PostgreSQL: fencing and failover.
+mod failover;
 // Helpers for the daemon tests (process control, HTTP client, event streams).
 mod live;
 // Load figures (ignored; run in release, see the module's docs).
 mod load;
+// A real PostgreSQL server for the tests.
+mod pg;
 mod properties;
 mod simulate;
+// The store conformance suite, on SQLite and PostgreSQL.
+mod store;
 mod support;
 mod tidy;
