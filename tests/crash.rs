@@ -16,6 +16,8 @@
 //! rounds (`FLOW_CRASH_ROUNDS_PG`, default 6): the restarted daemon has the same node
 //! id, so it takes its lease back at once with a new epoch.
 
+#![allow(clippy::unwrap_used)] // helpers of #[test] fns: a panic is the failure report
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -116,7 +118,13 @@ fn acknowledged_events_survive_kill_9_postgres() {
         "--lease-timeout-s",
         "2",
     ];
-    crash_rounds(&s, &path, &backend, &args, rounds("FLOW_CRASH_ROUNDS_PG", 6));
+    crash_rounds(
+        &s,
+        &path,
+        &backend,
+        &args,
+        rounds("FLOW_CRASH_ROUNDS_PG", 6),
+    );
 }
 
 fn crash_rounds(

@@ -10,6 +10,8 @@
 //!   no answer (against either daemon); the standby serves a checked plan within the
 //!   lease timeout + 5 s, and the trail holds exactly the acknowledged ids.
 
+#![allow(clippy::unwrap_used)] // helpers of #[test] fns: a panic is the failure report
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,7 +30,14 @@ const LEASE_S: u64 = 2;
 
 fn start(pg_url: &str, scenario: &str, log: &std::path::Path, node: &str, standby: bool) -> Daemon {
     let lease = LEASE_S.to_string();
-    let mut args = vec!["--node-id", node, "--lease-timeout-s", &lease, "--snapshot-every", "25"];
+    let mut args = vec![
+        "--node-id",
+        node,
+        "--lease-timeout-s",
+        &lease,
+        "--snapshot-every",
+        "25",
+    ];
     if standby {
         args.push("--standby");
     }
@@ -37,7 +46,10 @@ fn start(pg_url: &str, scenario: &str, log: &std::path::Path, node: &str, standb
 
 fn ids(body: &Value) -> Vec<String> {
     match body {
-        Value::Array(items) => items.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect(),
         e => vec![e["id"].as_str().unwrap().to_string()],
     }
 }

@@ -190,10 +190,9 @@ impl Daemon {
                 dir.with_extension("log"),
                 vec!["--data-dir".into(), dir.as_os_str().to_owned()],
             ),
-            Backend::Postgres { url, log } => (
-                log.to_path_buf(),
-                vec!["--database-url".into(), url.into()],
-            ),
+            Backend::Postgres { url, log } => {
+                (log.to_path_buf(), vec!["--database-url".into(), url.into()])
+            }
         };
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -201,13 +200,7 @@ impl Daemon {
             .open(&log)
             .expect("open daemon log");
         let mut child = Command::new(flowd_path())
-            .args([
-                "serve",
-                "--scenario",
-                scenario,
-                "--listen",
-                "127.0.0.1:0",
-            ])
+            .args(["serve", "--scenario", scenario, "--listen", "127.0.0.1:0"])
             .args(&store)
             .args(if args.contains(&"--debounce-ms") {
                 &[][..]

@@ -348,7 +348,10 @@ fn load_postgres_and_sqlite() {
         let backend = if name == "sqlite" {
             Backend::Sqlite(&data)
         } else {
-            Backend::Postgres { url: &url, log: &log }
+            Backend::Postgres {
+                url: &url,
+                log: &log,
+            }
         };
         let args = [
             "--snapshot-every",
@@ -403,7 +406,10 @@ fn load_postgres_and_sqlite() {
             let log_b = dir.path().join("postgres-b.log");
             let standby = Daemon::start_on(
                 &path,
-                &Backend::Postgres { url: &url, log: &log_b },
+                &Backend::Postgres {
+                    url: &url,
+                    log: &log_b,
+                },
                 &["--node-id", "load-b", "--lease-timeout-s", "2", "--standby"],
             );
             std::thread::sleep(Duration::from_millis(500));

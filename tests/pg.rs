@@ -96,7 +96,16 @@ impl Postgres {
         let out = as_postgres(&bindir.join("initdb"))
             .arg("-D")
             .arg(&data)
-            .args(["-U", "flow", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+            .args([
+                "-U",
+                "flow",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
             .output()
             .expect("run initdb");
         assert!(
@@ -133,7 +142,15 @@ impl Postgres {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ready = Command::new(pg.bindir.join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "flow", "-q"])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-U",
+                    "flow",
+                    "-q",
+                ])
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);

@@ -3,6 +3,8 @@
 //! what only a shared database has: trusts kept apart, a fenced writer storing nothing,
 //! and a schema newer than the build refused with both versions named.
 
+#![allow(clippy::unwrap_used)] // helpers of #[test] fns: a panic is the failure report
+
 use std::time::Duration;
 
 use flowd::store::postgres::conn::{Conn, Target};
@@ -23,8 +25,16 @@ fn event<'a>(seq: u64, id: &'a str) -> NewEvent<'a> {
         received_at: "2026-12-07T08:00:01Z",
         source: "test",
         body: "{\"id\":\"x\"}",
-        outcome: if seq % 3 == 0 { "rejected" } else { "applied" },
-        reason: if seq % 3 == 0 { Some("unknown_patient") } else { None },
+        outcome: if seq.is_multiple_of(3) {
+            "rejected"
+        } else {
+            "applied"
+        },
+        reason: if seq.is_multiple_of(3) {
+            Some("unknown_patient")
+        } else {
+            None
+        },
     }
 }
 
@@ -53,7 +63,10 @@ fn conformance(open: &mut dyn FnMut() -> Box<dyn Store>) {
         assert_eq!(s.last_seq().unwrap(), 2);
         let found = s.find_existing(&["a", "c", "b"]).unwrap();
         assert_eq!(found.len(), 2);
-        assert_eq!((found["b"].seq, found["b"].outcome.as_str()), (2, "applied"));
+        assert_eq!(
+            (found["b"].seq, found["b"].outcome.as_str()),
+            (2, "applied")
+        );
         assert!(s.find_existing(&[]).unwrap().is_empty());
         // A big batch (one group commit) and a big lookup.
         let ids: Vec<String> = (3..=1502).map(|i| format!("e{i}")).collect();
@@ -145,8 +158,13 @@ fn postgres_store_conforms() {
 
     // Another node cannot take a live lease...
     let mut conn = Conn::open(target.clone()).unwrap();
-    let held = lease::try_acquire(conn.client().unwrap(), "trust-b", "node-2", Duration::from_secs(10))
-        .unwrap();
+    let held = lease::try_acquire(
+        conn.client().unwrap(),
+        "trust-b",
+        "node-2",
+        Duration::from_secs(10),
+    )
+    .unwrap();
     assert!(
         matches!(&held, Acquire::HeldBy { owner, .. } if owner == "node-1"),
         "{held:?}"
@@ -196,11 +214,20 @@ fn postgres_store_conforms() {
     let mut conn = Conn::open(target.clone()).unwrap();
     let err = schema::migrate(conn.client().unwrap()).unwrap_err();
     assert!(
-        matches!(err, StoreError::SchemaTooNew { found: 99, known: 1 }),
+        matches!(
+            err,
+            StoreError::SchemaTooNew {
+                found: 99,
+                known: 1
+            }
+        ),
         "{err}"
     );
     let message = err.to_string();
-    assert!(message.contains("99") && message.contains("(1)"), "{message}");
+    assert!(
+        message.contains("99") && message.contains("(1)"),
+        "{message}"
+    );
     let out = flowd(&["db", "check", "--database-url", &pg.url()], b"");
     assert_eq!(out.status.code(), Some(1));
 }

@@ -291,12 +291,10 @@ impl Config {
                     });
                 }
                 let named = |field: &'static str, v: &Option<String>| match v {
-                    Some(s) if s.trim().is_empty() || s.len() > 200 => {
-                        Err(ConfigError::Invalid {
-                            field,
-                            message: "must be 1 to 200 characters".into(),
-                        })
-                    }
+                    Some(s) if s.trim().is_empty() || s.len() > 200 => Err(ConfigError::Invalid {
+                        field,
+                        message: "must be 1 to 200 characters".into(),
+                    }),
                     other => Ok(other.clone()),
                 };
                 Some(Database {
@@ -439,6 +437,11 @@ mod tests {
             lease_timeout_s: 0.0,
             ..c
         };
-        assert!(bad.check().unwrap_err().to_string().contains("lease_timeout_s"));
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .to_string()
+                .contains("lease_timeout_s")
+        );
     }
 }

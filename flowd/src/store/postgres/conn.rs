@@ -30,9 +30,7 @@ pub fn redact(url: &str) -> String {
     let mut out = url.to_string();
     if let Some(scheme_end) = out.find("://") {
         let rest = scheme_end + 3;
-        let authority_end = out[rest..]
-            .find(['/', '?'])
-            .map_or(out.len(), |i| rest + i);
+        let authority_end = out[rest..].find(['/', '?']).map_or(out.len(), |i| rest + i);
         if let Some(at) = out[rest..authority_end].rfind('@') {
             let userinfo = &out[rest..rest + at];
             if let Some(colon) = userinfo.find(':') {
@@ -81,7 +79,10 @@ impl Target {
     pub fn parse(url: &str) -> Result<Target, StoreError> {
         let redacted = redact(url);
         let mut config = postgres::Config::from_str(url).map_err(|e| {
-            StoreError::Unavailable(format!("database URL `{redacted}`: {}", redact(&e.to_string())))
+            StoreError::Unavailable(format!(
+                "database URL `{redacted}`: {}",
+                redact(&e.to_string())
+            ))
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);

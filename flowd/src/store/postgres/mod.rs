@@ -228,9 +228,8 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         let mut after = seq_to_sql(after);
         loop {
-            let page = self.read_op(|c, trust| {
-                c.query(SELECT_EVENTS, &[&trust, &after, &REPLAY_PAGE])
-            })?;
+            let page =
+                self.read_op(|c, trust| c.query(SELECT_EVENTS, &[&trust, &after, &REPLAY_PAGE]))?;
             let n = page.len();
             for row in &page {
                 let e = stored(row);
@@ -245,9 +244,8 @@ impl Store for PostgresStore {
 
     fn read(&mut self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.read_op(|c, trust| {
-            c.query(SELECT_EVENTS, &[&trust, &seq_to_sql(after), &limit])
-        })?;
+        let rows =
+            self.read_op(|c, trust| c.query(SELECT_EVENTS, &[&trust, &seq_to_sql(after), &limit]))?;
         Ok(rows.iter().map(stored).collect())
     }
 

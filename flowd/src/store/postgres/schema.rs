@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::store::StoreError;
 
 /// Advisory lock key held while migrating ("flowd" in ASCII).
-const MIGRATION_LOCK: i64 = 0x666c_6f77_64;
+const MIGRATION_LOCK: i64 = 0x0066_6c6f_7764;
 
 /// The migrations, in order: version, description, SQL.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
