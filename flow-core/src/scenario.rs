@@ -48,6 +48,44 @@ pub struct Scenario {
     pub inpatients: Vec<Inpatient>,
     /// Expected emergency admissions and emergency/trauma theatre demand.
     pub emergency: Emergency,
+    /// Extension: consultant surgeons and their operating days (job plans). A case
+    /// that names a surgeon is operated only on that surgeon's listed days, within
+    /// that day's minutes (hard constraint 7).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub surgeons: Vec<Surgeon>,
+}
+
+/// A consultant surgeon: who operates the cases on their own list, and how long they
+/// may operate on each day of their job plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Surgeon {
+    /// Unique surgeon id; cases refer to it in `surgeon`.
+    pub id: String,
+    /// Human-readable name.
+    #[serde(default)]
+    pub name: String,
+    /// The days the surgeon operates; on a date not listed they operate no case.
+    pub days: Vec<SurgeonDay>,
+}
+
+/// One operating day of a surgeon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SurgeonDay {
+    /// The date (inside the horizon).
+    pub date: NaiveDate,
+    /// Most theatre minutes the surgeon's booked cases may take on that date, in total.
+    pub minutes: u32,
+}
+
+impl Surgeon {
+    /// Minutes the surgeon may operate on `date` (0 on a date not listed; a date
+    /// listed twice counts once, the validator refuses it anyway).
+    pub fn minutes_on(&self, date: NaiveDate) -> u32 {
+        self.days
+            .iter()
+            .find(|d| d.date == date)
+            .map_or(0, |d| d.minutes)
+    }
 }
 
 /// Planning assumptions that shape every plan.
@@ -269,6 +307,10 @@ pub struct Case {
     /// Explicit due date overriding the priority window (extension allowed by the contract).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<NaiveDate>,
+    /// Extension: the consultant whose list the case is on (a `surgeons[].id`);
+    /// absent or `null`: anyone on the specialty's list may operate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surgeon: Option<String>,
 }
 
 impl Case {

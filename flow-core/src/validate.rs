@@ -373,6 +373,37 @@ pub fn validate_scenario(s: &Scenario) -> Vec<FieldError> {
         }
     }
 
+    // Surgeons and their operating days.
+    let surgeons = index_ids(
+        &mut r,
+        "surgeon",
+        s.surgeons.iter().map(|x| x.id.as_str()),
+        |i| format!("surgeons[{i}].id"),
+    );
+    let known_surgeons = known_names(surgeons.keys().copied());
+    for (i, surgeon) in s.surgeons.iter().enumerate() {
+        let mut dates: HashMap<NaiveDate, usize> = HashMap::new();
+        for (j, day) in surgeon.days.iter().enumerate() {
+            let path = format!("surgeons[{i}].days[{j}]");
+            match horizon {
+                Some((first, last)) if day.date < first || day.date > last => r.add(
+                    format!("{path}.date"),
+                    format!("{} is outside the horizon ({first} to {last})", day.date),
+                ),
+                _ => {}
+            }
+            if let Some(earlier) = dates.insert(day.date, j) {
+                r.add(
+                    format!("{path}.date"),
+                    format!(
+                        "duplicate day: surgeon \"{}\" already lists {} at surgeons[{i}].days[{earlier}]",
+                        surgeon.id, day.date
+                    ),
+                );
+            }
+        }
+    }
+
     // The waiting list.
     index_ids(
         &mut r,
@@ -392,6 +423,14 @@ pub fn validate_scenario(s: &Scenario) -> Vec<FieldError> {
             r.add(
                 format!("{path}.duration_min"),
                 at_least(1, case.duration_min),
+            );
+        }
+        if let Some(surgeon) = &case.surgeon
+            && !surgeons.contains_key(surgeon.as_str())
+        {
+            r.add(
+                format!("{path}.surgeon"),
+                unknown("surgeon", surgeon, &known_surgeons),
             );
         }
         let site_known = match &case.site {
@@ -1499,6 +1538,48 @@ mod tests {
     }
 
     #[test]
+    fn surgeons_are_checked_by_field() {
+        let errors = problems_after(|v| {
+            v["surgeons"] = json!([
+                { "id": "sg-1", "name": "A", "days": [
+                    { "date": "2026-12-07", "minutes": 480 },
+                    { "date": "2026-12-07", "minutes": 240 },
+                    { "date": "2027-03-01", "minutes": 240 }
+                ]},
+                { "id": "sg-1", "name": "Again", "days": [] },
+                { "id": "sg-2", "days": [{ "date": "2026-12-08", "minutes": -5 }] }
+            ]);
+            v["waiting_list"][0]["surgeon"] = json!("sg-9");
+            v["waiting_list"][1]["surgeon"] = json!("sg-1");
+            v["waiting_list"][2]["surgeon"] = Value::Null;
+        });
+        assert_problem(
+            &errors,
+            "surgeons[0].days[1].date",
+            "duplicate day: surgeon \"sg-1\" already lists 2026-12-07",
+        );
+        assert_problem(&errors, "surgeons[0].days[2].date", "outside the horizon");
+        assert_problem(
+            &errors,
+            "surgeons[1].id",
+            "duplicate surgeon id \"sg-1\" (first at surgeons[0].id)",
+        );
+        assert_problem(&errors, "surgeons[2].days[0].minutes", "");
+        assert_problem(
+            &errors,
+            "waiting_list[0].surgeon",
+            "unknown surgeon \"sg-9\"",
+        );
+        assert!(
+            !errors
+                .iter()
+                .any(|e| e.path.starts_with("waiting_list[1]")
+                    || e.path.starts_with("waiting_list[2]")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
     fn duplicate_ids() {
         let errors = problems_after(|v| {
             v["sites"]
@@ -1883,6 +1964,7 @@ mod tests {
                     ],
                 },
                 due: None,
+                surgeon: None,
             })
             .collect();
         let inpatients = (0..500)
@@ -1934,6 +2016,7 @@ mod tests {
                 admissions,
                 theatre,
             },
+            surgeons: vec![],
         }
     }
 

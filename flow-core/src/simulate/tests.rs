@@ -58,6 +58,7 @@ fn bare_scenario(
             admissions,
             theatre: vec![],
         },
+        surgeons: vec![],
     }
 }
 
