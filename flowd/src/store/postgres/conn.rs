@@ -137,7 +137,6 @@ pub struct Conn {
     client: Option<Client>,
     next_try: Option<Instant>,
     delay: Duration,
-    generation: u64,
 }
 
 impl std::fmt::Debug for Conn {
@@ -158,7 +157,6 @@ impl Conn {
             client: Some(client),
             next_try: None,
             delay: BACKOFF_START,
-            generation: 0,
         })
     }
 
@@ -169,7 +167,6 @@ impl Conn {
             client: None,
             next_try: None,
             delay: BACKOFF_START,
-            generation: 0,
         }
     }
 
@@ -192,7 +189,6 @@ impl Conn {
                 Ok(c) => {
                     tracing::info!(database = self.target.redacted(), "database connected");
                     self.client = Some(c);
-                    self.generation += 1;
                     self.next_try = None;
                     self.delay = BACKOFF_START;
                 }
@@ -206,11 +202,6 @@ impl Conn {
         self.client
             .as_mut()
             .ok_or_else(|| StoreError::Unavailable("no connection".into()))
-    }
-
-    /// Counts reconnections: statements prepared on an older connection are gone.
-    pub fn generation(&self) -> u64 {
-        self.generation
     }
 
     /// Maps a failed operation's error, dropping the client if the connection is gone

@@ -28,7 +28,7 @@ pub mod schema;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use postgres::{GenericClient, Statement, Transaction};
+use postgres::Transaction;
 
 use self::conn::{Conn, Target};
 use self::lease::Lease;
@@ -44,38 +44,6 @@ const REPLAY_PAGE: i64 = 5_000;
 pub struct PostgresStore {
     conn: Conn,
     lease: Arc<Lease>,
-    /// Statements prepared on the current connection (one round trip saved a call).
-    prepared: Prepared,
-}
-
-/// Prepared statements by SQL text, for one connection generation.
-#[derive(Default)]
-struct Prepared {
-    generation: u64,
-    statements: HashMap<&'static str, Statement>,
-}
-
-impl Prepared {
-    fn get(
-        &mut self,
-        client: &mut impl GenericClient,
-        sql: &'static str,
-    ) -> Result<Statement, postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = client.prepare(sql)?;
-        self.statements.insert(sql, s.clone());
-        Ok(s)
-    }
-
-    /// Forgets statements of an older connection.
-    fn follow(&mut self, generation: u64) {
-        if generation != self.generation {
-            self.statements.clear();
-            self.generation = generation;
-        }
-    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -117,13 +85,8 @@ impl PostgresStore {
     /// The store of `lease.trust`, written under `lease` (already acquired; the schema
     /// already migrated).
     pub fn open(target: Target, lease: Arc<Lease>) -> Result<Self, StoreError> {
-        let conn = Conn::open(target)?;
         Ok(PostgresStore {
-            prepared: Prepared {
-                generation: conn.generation(),
-                statements: HashMap::new(),
-            },
-            conn,
+            conn: Conn::open(target)?,
             lease,
         })
     }
@@ -137,24 +100,20 @@ impl PostgresStore {
     /// lease (and renews its heartbeat). Fenced: rolls back, fences, fails.
     fn write<T>(
         &mut self,
-        body: impl FnOnce(&mut Transaction<'_>, &str, &mut Prepared) -> Result<T, postgres::Error>,
+        body: impl FnOnce(&mut Transaction<'_>, &str) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         if self.lease.is_fenced() {
             return Err(self.fenced_error(None));
         }
         let lease = self.lease.clone();
-        self.conn.client()?;
-        self.prepared.follow(self.conn.generation());
-        let prepared = &mut self.prepared;
         let client = self.conn.client()?;
         let outcome = (|| {
             let mut tx = client.transaction()?;
-            let renew = prepared.get(
-                &mut tx,
+            let held = tx.execute(
                 "UPDATE flowd_lease SET heartbeat = clock_timestamp()
                  WHERE trust = $1 AND epoch = $2",
+                &[&lease.trust, &lease.epoch],
             )?;
-            let held = tx.execute(&renew, &[&lease.trust, &lease.epoch])?;
             if held != 1 {
                 let now = tx
                     .query_opt(
@@ -165,7 +124,7 @@ impl PostgresStore {
                 tx.rollback()?;
                 return Ok(Err(now));
             }
-            let value = body(&mut tx, &lease.trust, prepared)?;
+            let value = body(&mut tx, &lease.trust)?;
             tx.commit()?;
             Ok(Ok(value))
         })();
@@ -192,38 +151,36 @@ impl PostgresStore {
     /// A read on the current connection.
     fn read_op<T>(
         &mut self,
-        body: impl FnOnce(&mut postgres::Client, &str, &mut Prepared) -> Result<T, postgres::Error>,
+        body: impl FnOnce(&mut postgres::Client, &str) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         let trust = self.lease.trust.clone();
-        self.conn.client()?;
-        self.prepared.follow(self.conn.generation());
         let client = self.conn.client()?;
-        body(client, &trust, &mut self.prepared).map_err(|e| self.conn.error(e))
+        body(client, &trust).map_err(|e| self.conn.error(e))
     }
 }
 
 impl Store for PostgresStore {
     fn last_seq(&mut self) -> Result<u64, StoreError> {
-        self.read_op(|c, trust, p| {
-            let q = p.get(
-                c,
-                "SELECT COALESCE(MAX(seq), 0) FROM flowd_events WHERE trust = $1",
-            )?;
-            let seq: i64 = c.query_one(&q, &[&trust])?.get(0);
+        self.read_op(|c, trust| {
+            let seq: i64 = c
+                .query_one(
+                    "SELECT COALESCE(MAX(seq), 0) FROM flowd_events WHERE trust = $1",
+                    &[&trust],
+                )?
+                .get(0);
             Ok(seq_from_sql(seq))
         })
     }
 
     fn find_existing(&mut self, ids: &[&str]) -> Result<HashMap<String, Existing>, StoreError> {
-        self.read_op(|c, trust, p| {
-            let q = p.get(
-                c,
-                "SELECT event_id, seq, outcome FROM flowd_events
-                 WHERE trust = $1 AND event_id = ANY($2)",
-            )?;
+        self.read_op(|c, trust| {
             let mut found = HashMap::new();
             for chunk in ids.chunks(LOOKUP_CHUNK) {
-                let rows = c.query(&q, &[&trust, &chunk])?;
+                let rows = c.query(
+                    "SELECT event_id, seq, outcome FROM flowd_events
+                     WHERE trust = $1 AND event_id = ANY($2)",
+                    &[&trust, &chunk],
+                )?;
                 for r in rows {
                     found.insert(
                         r.get(0),
@@ -248,17 +205,13 @@ impl Store for PostgresStore {
         let bodies: Vec<&str> = events.iter().map(|e| e.body).collect();
         let outcomes: Vec<&str> = events.iter().map(|e| e.outcome).collect();
         let reasons: Vec<Option<&str>> = events.iter().map(|e| e.reason).collect();
-        self.write(|tx, trust, p| {
-            let insert = p.get(
-                tx,
+        self.write(|tx, trust| {
+            tx.execute(
                 "INSERT INTO flowd_events
                      (trust, seq, event_id, type, at, received_at, source, body, outcome, reason)
                  SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[],
                                           $6::text[], $7::text[], $8::text[], $9::text[],
                                           $10::text[])",
-            )?;
-            tx.execute(
-                &insert,
                 &[
                     &trust, &seqs, &ids, &kinds, &ats, &received, &sources, &bodies, &outcomes,
                     &reasons,
@@ -275,10 +228,8 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         let mut after = seq_to_sql(after);
         loop {
-            let page = self.read_op(|c, trust, p| {
-                let q = p.get(c, SELECT_EVENTS)?;
-                c.query(&q, &[&trust, &after, &REPLAY_PAGE])
-            })?;
+            let page =
+                self.read_op(|c, trust| c.query(SELECT_EVENTS, &[&trust, &after, &REPLAY_PAGE]))?;
             let n = page.len();
             for row in &page {
                 let e = stored(row);
@@ -293,15 +244,13 @@ impl Store for PostgresStore {
 
     fn read(&mut self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.read_op(|c, trust, p| {
-            let q = p.get(c, SELECT_EVENTS)?;
-            c.query(&q, &[&trust, &seq_to_sql(after), &limit])
-        })?;
+        let rows =
+            self.read_op(|c, trust| c.query(SELECT_EVENTS, &[&trust, &seq_to_sql(after), &limit]))?;
         Ok(rows.iter().map(stored).collect())
     }
 
     fn latest_snapshot(&mut self) -> Result<Option<Snapshot>, StoreError> {
-        let row = self.read_op(|c, trust, _| {
+        let row = self.read_op(|c, trust| {
             c.query_opt(
                 "SELECT seq, state FROM flowd_snapshots WHERE trust = $1
                  ORDER BY seq DESC LIMIT 1",
@@ -316,7 +265,7 @@ impl Store for PostgresStore {
 
     fn put_snapshot(&mut self, snapshot: &Snapshot, taken_at: &str) -> Result<(), StoreError> {
         let seq = seq_to_sql(snapshot.seq);
-        self.write(|tx, trust, _| {
+        self.write(|tx, trust| {
             tx.execute(
                 "INSERT INTO flowd_snapshots (trust, seq, taken_at, state) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (trust, seq) DO UPDATE
@@ -334,7 +283,7 @@ impl Store for PostgresStore {
     }
 
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        let row = self.read_op(|c, trust, _| {
+        let row = self.read_op(|c, trust| {
             c.query_opt(
                 "SELECT value FROM flowd_meta WHERE trust = $1 AND key = $2",
                 &[&trust, &key],
@@ -344,7 +293,7 @@ impl Store for PostgresStore {
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.write(|tx, trust, _| {
+        self.write(|tx, trust| {
             tx.execute(
                 "INSERT INTO flowd_meta (trust, key, value) VALUES ($1, $2, $3)
                  ON CONFLICT (trust, key) DO UPDATE SET value = excluded.value",
