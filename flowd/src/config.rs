@@ -86,7 +86,8 @@ pub enum LogFormat {
 pub struct Config {
     /// Scenario file the state starts from (required).
     pub scenario: Option<PathBuf>,
-    /// Directory of the event store (required; created if missing).
+    /// Directory of the SQLite event store (created if missing; required unless
+    /// `database_url` is set).
     pub data_dir: Option<PathBuf>,
     /// Address to listen on (`host:port`; port 0 picks a free one).
     pub listen: String,

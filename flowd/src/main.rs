@@ -135,7 +135,8 @@ enum Command {
         json: bool,
     },
     /// Run the live daemon: ingest events over HTTP, keep the state durable (SQLite in
-    /// --data-dir), re-plan when events change the picture, and serve the plan, the
+    /// --data-dir, or PostgreSQL at --database-url with one writer per trust and
+    /// standbys), re-plan when events change the picture, and serve the plan, the
     /// state and Prometheus metrics. Stops cleanly on SIGTERM or SIGINT.
     Serve(Box<ServeArgs>),
     /// The shared PostgreSQL database (`flowd db check`).
@@ -196,7 +197,8 @@ struct ServeArgs {
     /// Scenario the live state starts from (required here or in the config).
     #[arg(long)]
     scenario: Option<std::path::PathBuf>,
-    /// Directory of the event store (created if missing; required).
+    /// Directory of the SQLite event store (created if missing; required unless
+    /// --database-url is given).
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7878]; port 0 picks a free port.
