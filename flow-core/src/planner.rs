@@ -496,8 +496,15 @@ fn book(ledger: &mut Ledger<'_>, frozen: &[bool], solve: &SolveOptions) {
     book_with(ledger, frozen, None);
     let left = late_due(ledger);
     if (1..=EXACT_DUE_MAX_BREACHES).contains(&left) {
+        let limit = solve
+            .time_limit
+            .map_or(EXACT_DUE_SECONDS, |t| t.min(EXACT_DUE_SECONDS));
+        let options = SolveOptions {
+            time_limit: Some(limit),
+            ..*solve
+        };
         let mut other = before;
-        if book_with(&mut other, frozen, Some(solve)) {
+        if book_with(&mut other, frozen, Some(&options)) {
             let (a, b) = (late_due(&other), late_due(ledger));
             if a < b || a == b && model::ledger_score(&other) > model::ledger_score(ledger) {
                 *ledger = other;
@@ -606,8 +613,9 @@ const EXACT_DUE_MAX_PAIRS: usize = 15_000;
 /// The exact assignment is tried only when the heuristic booking leaves between one
 /// and this many due cases late: it closes the last few breaches of an interlocked
 /// instance (IHTC-2024 i16: four, all avoidable), while where dozens are late the
-/// capacity itself is short and proving the assignment optimal costs seconds for
-/// nothing (generated medium trusts: 30–40 late, 1–2 s, no breach fewer).
+/// capacity itself is short and the assignment costs time for nothing (generated
+/// medium trusts, 30–40 late: 1–2 s to prove, no breach fewer; with a 0.5 s limit on
+/// five tight medium trusts, one breach fewer on one of them for +0.5 s on each).
 const EXACT_DUE_MAX_BREACHES: usize = 10;
 
 /// Seconds the exact due-case assignment may take (less when the plan's own limit is
@@ -631,11 +639,6 @@ fn book_due_exactly(
         .filter_map(|&c| on_time(ledger, c).map(|(lo, hi)| (c, lo, hi)))
         .collect();
     let options = SolveOptions {
-        time_limit: Some(
-            solve
-                .time_limit
-                .map_or(EXACT_DUE_SECONDS, |t| t.min(EXACT_DUE_SECONDS)),
-        ),
         mip_gap: 0.0,
         ..*solve
     };
