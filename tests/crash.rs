@@ -11,6 +11,12 @@
 //! Snapshots are taken every 40 events so recovery exercises snapshot + replay.
 //! Rounds: `FLOW_CRASH_ROUNDS` (default 20). Run alone with
 //! `cargo test --test tests crash -- --nocapture`.
+//!
+//! The same test runs against PostgreSQL (a real server from [`crate::pg`]), fewer
+//! rounds (`FLOW_CRASH_ROUNDS_PG`, default 6): the restarted daemon has the same node
+//! id, so it takes its lease back at once with a new epoch.
+
+#![allow(clippy::unwrap_used)] // helpers of #[test] fns: a panic is the failure report
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +27,10 @@ use flow_core::check;
 use flow_core::generate::Size;
 use serde_json::Value;
 
-use crate::live::{Daemon, EventGen, Http, Rng, audit_trail, full_state, plan_and_seq, replay};
+use crate::live::{
+    Backend, Daemon, EventGen, Http, Rng, audit_trail, full_state, plan_and_seq, replay,
+};
+use crate::pg::Postgres;
 use crate::support::{scenario, scenario_file};
 
 /// What the senders know: acknowledged ids, and requests that got no answer.
@@ -70,22 +79,68 @@ fn sender(
     gen_
 }
 
-#[test]
-fn acknowledged_events_survive_kill_9() {
-    let rounds: usize = std::env::var("FLOW_CRASH_ROUNDS")
+fn rounds(var: &str, default: usize) -> usize {
+    std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(default)
+}
+
+#[test]
+fn acknowledged_events_survive_kill_9() {
     let s = scenario(Size::Tiny, 21);
     let (dir, path) = scenario_file(&s);
     let data = dir.path().join("data");
-    let args = ["--snapshot-every", "40"];
+    crash_rounds(
+        &s,
+        &path,
+        &Backend::Sqlite(&data),
+        &["--snapshot-every", "40"],
+        rounds("FLOW_CRASH_ROUNDS", 20),
+    );
+}
+
+#[test]
+fn acknowledged_events_survive_kill_9_postgres() {
+    let pg = Postgres::start();
+    let s = scenario(Size::Tiny, 21);
+    let (dir, path) = scenario_file(&s);
+    let (url, log) = (pg.url(), dir.path().join("flowd.log"));
+    let backend = Backend::Postgres {
+        url: &url,
+        log: &log,
+    };
+    let args = [
+        "--snapshot-every",
+        "40",
+        "--node-id",
+        "crash",
+        "--lease-timeout-s",
+        "2",
+    ];
+    crash_rounds(
+        &s,
+        &path,
+        &backend,
+        &args,
+        rounds("FLOW_CRASH_ROUNDS_PG", 6),
+    );
+}
+
+fn crash_rounds(
+    s: &flow_core::Scenario,
+    path: &str,
+    backend: &Backend<'_>,
+    args: &[&str],
+    rounds: usize,
+) {
+    let s = s.clone();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut rng = Rng::new(2026);
     let mut gens: Vec<EventGen> = (0..4)
         .map(|i| EventGen::new(&s, &format!("g{i}"), 100 + i))
         .collect();
-    let mut daemon = Daemon::start(&path, &data, &args);
+    let mut daemon = Daemon::start_on(path, backend, args);
     daemon.wait_ready();
     let mut kills = 0;
     let mut plans_checked = 0;
@@ -109,7 +164,7 @@ fn acknowledged_events_survive_kill_9() {
         stop.store(true, Ordering::Relaxed);
         gens = handles.into_iter().map(|h| h.join().unwrap()).collect();
 
-        daemon = Daemon::start(&path, &data, &args);
+        daemon = Daemon::start_on(path, backend, args);
         daemon.wait_ready();
         let mut http = daemon.http();
 

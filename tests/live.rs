@@ -154,6 +154,19 @@ impl Http {
     }
 }
 
+/// Where a daemon keeps its trail.
+pub enum Backend<'a> {
+    /// SQLite in this data directory (its log beside it).
+    Sqlite(&'a Path),
+    /// PostgreSQL at `url`; the daemon logs to `log`.
+    Postgres {
+        /// Connection string.
+        url: &'a str,
+        /// Log file.
+        log: &'a Path,
+    },
+}
+
 /// A running `flowd serve`.
 pub struct Daemon {
     child: Option<Child>,
@@ -169,22 +182,28 @@ impl Daemon {
     /// Starts `flowd serve` on a free loopback port with `args` added; returns once it
     /// printed its address (not necessarily ready: see [`Daemon::wait_ready`]).
     pub fn start(scenario: &str, data_dir: &Path, args: &[&str]) -> Daemon {
-        let log = data_dir.with_extension("log");
+        Daemon::start_on(scenario, &Backend::Sqlite(data_dir), args)
+    }
+
+    /// As [`Daemon::start`], on `backend`'s store.
+    pub fn start_on(scenario: &str, backend: &Backend<'_>, args: &[&str]) -> Daemon {
+        let (log, store): (PathBuf, Vec<std::ffi::OsString>) = match backend {
+            Backend::Sqlite(dir) => (
+                dir.with_extension("log"),
+                vec!["--data-dir".into(), dir.as_os_str().to_owned()],
+            ),
+            Backend::Postgres { url, log } => {
+                (log.to_path_buf(), vec!["--database-url".into(), url.into()])
+            }
+        };
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .expect("open daemon log");
         let mut child = Command::new(flowd_path())
-            .args([
-                "serve",
-                "--scenario",
-                scenario,
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
-            .arg(data_dir)
+            .args(["serve", "--scenario", scenario, "--listen", "127.0.0.1:0"])
+            .args(&store)
             .args(if args.contains(&"--debounce-ms") {
                 &[][..]
             } else {
@@ -237,6 +256,37 @@ impl Daemon {
             mllp,
             log,
         }
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, …) to the daemon, by its PID.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal}");
+    }
+
+    /// Waits (up to `limit`) for the daemon to exit by itself.
+    pub fn wait_exit(mut self, limit: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What the daemon logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The daemon's process id.

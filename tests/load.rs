@@ -325,3 +325,101 @@ fn load_rss_large() {
         restarted.as_secs_f64()
     );
 }
+
+/// Seconds until `d` answers `/readyz` 200.
+fn ready_after(d: &Daemon, since: Instant) -> f64 {
+    d.wait_ready();
+    since.elapsed().as_secs_f64()
+}
+
+#[test]
+#[ignore = "load figure; run in release (see module docs)"]
+fn load_postgres_and_sqlite() {
+    use crate::live::Backend;
+    let pg = crate::pg::Postgres::start();
+    let url = pg.url();
+    let s = scenario(Size::Medium, 1);
+    let (dir, path) = scenario_file(&s);
+    let batches = env_or("FLOW_LOAD_BATCHES", 250) as usize;
+    let singles = env_or("FLOW_LOAD_REQUESTS", 1000) as usize;
+    for name in ["sqlite", "postgres"] {
+        let data = dir.path().join(format!("data-{name}"));
+        let log = dir.path().join(format!("{name}-a.log"));
+        let backend = if name == "sqlite" {
+            Backend::Sqlite(&data)
+        } else {
+            Backend::Postgres {
+                url: &url,
+                log: &log,
+            }
+        };
+        let args = [
+            "--snapshot-every",
+            "100000",
+            "--node-id",
+            "load-a",
+            "--lease-timeout-s",
+            "2",
+        ];
+        let args: &[&str] = if name == "sqlite" { &args[..2] } else { &args };
+        let d = Daemon::start_on(&path, &backend, args);
+        d.wait_ready();
+        let (events, elapsed, lat) = blast(&d, bodies(&s, 4, batches, 100), 100);
+        println!(
+            "load: {name}: durable ingest, batches of 100 from 4 clients: {events} events in {:.2}s = {:.0} events/s; request p50 {:.1} ms, p99 {:.1} ms",
+            elapsed.as_secs_f64(),
+            events as f64 / elapsed.as_secs_f64(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99)
+        );
+        let mut single = bodies(&s, 16, singles, 1);
+        // Fresh ids: the batch run used the same generators.
+        for (c, mine) in single.iter_mut().enumerate() {
+            let mut g = EventGen::new(&s, &format!("S{c}"), 70 + c as u64);
+            for b in mine.iter_mut() {
+                *b = g.next().to_string().into_bytes();
+            }
+        }
+        let (events, elapsed, lat) = blast(&d, single, 1);
+        println!(
+            "load: {name}: durable ingest, single events from 16 clients: {events} requests in {:.2}s = {:.0} requests/s; p50 {:.2} ms, p99 {:.2} ms",
+            elapsed.as_secs_f64(),
+            events as f64 / elapsed.as_secs_f64(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99)
+        );
+        commit_figures(&d);
+        // Takeover: kill -9 the writer; for PostgreSQL a standby on another node id
+        // takes the lease after the 2 s timeout; for SQLite the same daemon restarts
+        // on the same directory (it has no standby).
+        let stored = d.http().get("/v1/state").json()["last_seq"].as_u64();
+        if name == "sqlite" {
+            d.kill9();
+            let t = Instant::now();
+            let again = Daemon::start_on(&path, &backend, args);
+            let took = ready_after(&again, t);
+            println!(
+                "load: sqlite: kill -9, restart on the same data directory to ready (plan served) in {took:.2}s ({stored:?} events)"
+            );
+            again.terminate();
+        } else {
+            let log_b = dir.path().join("postgres-b.log");
+            let standby = Daemon::start_on(
+                &path,
+                &Backend::Postgres {
+                    url: &url,
+                    log: &log_b,
+                },
+                &["--node-id", "load-b", "--lease-timeout-s", "2", "--standby"],
+            );
+            std::thread::sleep(Duration::from_millis(500));
+            d.kill9();
+            let t = Instant::now();
+            let took = ready_after(&standby, t);
+            println!(
+                "load: postgres: kill -9 the writer, standby ready (lease timeout 2 s, recovery, first plan) in {took:.2}s ({stored:?} events)"
+            );
+            standby.terminate();
+        }
+    }
+}

@@ -15,13 +15,19 @@ mod crash;
 mod daemon;
 // HL7 v2 ADT over MLLP: corpus via python-hl7's mllp_send, framing, kill -9, throughput.
 mod hl7;
+// One writer per trust on PostgreSQL: fencing and failover.
+mod failover;
 // Helpers for the daemon tests (process control, HTTP client, event streams).
 mod live;
 // Load figures (ignored; run in release, see the module's docs).
 mod load;
 // The shipped Prometheus rules and Grafana dashboard, against real promtool and prometheus.
 mod monitoring;
+// A real PostgreSQL server for the tests.
+mod pg;
 mod properties;
 mod simulate;
+// The store conformance suite, on SQLite and PostgreSQL.
+mod store;
 mod support;
 mod tidy;

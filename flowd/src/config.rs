@@ -36,6 +36,12 @@
 //! headroom_beds = [5, 0, -5]           # level up when headroom falls below
 //! over_capacity_nights = [1, 2, 3]     # of the first 3 nights
 //! critical_care_kinds = ["critical_care"]
+//! # PostgreSQL instead of SQLite in data_dir (then data_dir is not needed):
+//! # database_url = "postgres://flowd@db.example/flow?sslmode=require"
+//! # trust = "rxx"                       # default: the scenario's name
+//! # node_id = "flowd-a"                 # default: the host name
+//! # standby = true                      # wait for the trust's lease instead of failing
+//! # lease_timeout_s = 10.0
 //! ```
 //!
 //! [`Config`] is the raw, serde form; [`Config::check`] validates it once, so the rest
@@ -102,7 +108,8 @@ pub enum LogFormat {
 pub struct Config {
     /// Scenario file the state starts from (required).
     pub scenario: Option<PathBuf>,
-    /// Directory of the event store (required; created if missing).
+    /// Directory of the SQLite event store (created if missing; required unless
+    /// `database_url` is set).
     pub data_dir: Option<PathBuf>,
     /// Address to listen on (`host:port`; port 0 picks a free one).
     pub listen: String,
@@ -138,6 +145,18 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `flowd=debug`).
     pub log: String,
+    /// PostgreSQL connection string: the store is then the shared database (keyed by
+    /// trust) instead of SQLite in `data_dir`. TLS per its `sslmode`.
+    pub database_url: Option<String>,
+    /// The trust this daemon serves in a shared database (default: the scenario's
+    /// name).
+    pub trust: Option<String>,
+    /// This daemon's id in the trust's lease (default: the host name).
+    pub node_id: Option<String>,
+    /// Start as a standby: serve 503 and wait for the trust's lease to expire.
+    pub standby: bool,
+    /// A lease whose heartbeat is older than this, in seconds, may be taken over.
+    pub lease_timeout_s: f64,
     /// Interval of keep-alive comments on `GET /v1/stream`, in milliseconds.
     pub sse_keep_alive_ms: u64,
     /// Cut points of the dashboard's bed-pressure level.
@@ -296,6 +315,11 @@ impl Default for Config {
             hl7: Hl7Config::default(),
             sse_keep_alive_ms: 15_000,
             bed_pressure: crate::dashboard::pressure::Cuts::default(),
+            database_url: None,
+            trust: None,
+            node_id: None,
+            standby: false,
+            lease_timeout_s: 10.0,
         }
     }
 }
@@ -305,8 +329,10 @@ impl Default for Config {
 pub struct Checked {
     /// Scenario file.
     pub scenario: PathBuf,
-    /// Store directory.
-    pub data_dir: PathBuf,
+    /// Store directory (SQLite; `None` with a database URL).
+    pub data_dir: Option<PathBuf>,
+    /// The shared database (PostgreSQL), if given instead of a data directory.
+    pub database: Option<Database>,
     /// Token file, if writes need a token.
     pub token_file: Option<PathBuf>,
     /// Allow listening beyond loopback without a token.
@@ -321,6 +347,56 @@ pub struct Checked {
     pub hl7: Option<(std::net::SocketAddr, crate::ingest::hl7::Settings)>,
     /// The dashboard and its event stream.
     pub dashboard: crate::dashboard::Settings,
+}
+
+/// A checked PostgreSQL setting. Its `Debug` never shows the password.
+#[derive(Clone)]
+pub struct Database {
+    /// The connection string (holds the password, if any: never log it).
+    pub url: String,
+    /// The trust id, if set (else the scenario's name).
+    pub trust: Option<String>,
+    /// This daemon's id in the lease.
+    pub node_id: String,
+    /// Start as a standby.
+    pub standby: bool,
+    /// Lease timeout.
+    pub lease_timeout: Duration,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &redact_url(&self.url))
+            .field("trust", &self.trust)
+            .field("node_id", &self.node_id)
+            .field("standby", &self.standby)
+            .field("lease_timeout", &self.lease_timeout)
+            .finish()
+    }
+}
+
+/// The connection string with its password hidden.
+pub fn redact_url(url: &str) -> String {
+    #[cfg(feature = "postgres")]
+    {
+        crate::store::postgres::conn::redact(url)
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = url;
+        "(hidden)".to_string()
+    }
+}
+
+/// This machine's host name (the default node id).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "flowd".to_string())
 }
 
 impl Config {
@@ -353,10 +429,50 @@ impl Config {
             .scenario
             .clone()
             .ok_or(ConfigError::Missing("scenario"))?;
-        let data_dir = self
-            .data_dir
-            .clone()
-            .ok_or(ConfigError::Missing("data_dir"))?;
+        let database = match &self.database_url {
+            None => None,
+            Some(_) if self.data_dir.is_some() => {
+                return Err(ConfigError::Invalid {
+                    field: "database_url",
+                    message: "give either data_dir (SQLite) or database_url (PostgreSQL), not both"
+                        .into(),
+                });
+            }
+            Some(_) if !cfg!(feature = "postgres") => {
+                return Err(ConfigError::Invalid {
+                    field: "database_url",
+                    message: "this flowd was built without the `postgres` feature".into(),
+                });
+            }
+            Some(url) => {
+                let lease = self.lease_timeout_s;
+                if !(lease.is_finite() && (0.5..=3600.0).contains(&lease)) {
+                    return Err(ConfigError::Invalid {
+                        field: "lease_timeout_s",
+                        message: "must be a number of seconds in [0.5, 3600]".into(),
+                    });
+                }
+                let named = |field: &'static str, v: &Option<String>| match v {
+                    Some(s) if s.trim().is_empty() || s.len() > 200 => Err(ConfigError::Invalid {
+                        field,
+                        message: "must be 1 to 200 characters".into(),
+                    }),
+                    other => Ok(other.clone()),
+                };
+                Some(Database {
+                    url: url.clone(),
+                    trust: named("trust", &self.trust)?,
+                    node_id: named("node_id", &self.node_id)?.unwrap_or_else(host_name),
+                    standby: self.standby,
+                    lease_timeout: Duration::from_secs_f64(lease),
+                })
+            }
+        };
+        let data_dir = match (&self.data_dir, &database) {
+            (Some(d), _) => Some(d.clone()),
+            (None, Some(_)) => None,
+            (None, None) => return Err(ConfigError::Missing("data_dir")),
+        };
         let positive = |field: &'static str, v: u64| {
             if v == 0 {
                 Err(ConfigError::Invalid {
@@ -396,6 +512,7 @@ impl Config {
             hl7,
             scenario,
             data_dir,
+            database,
             token_file: self.token_file.clone(),
             allow_open_writes: self.allow_open_writes,
             max_body_bytes: self.max_body_bytes,
@@ -497,5 +614,39 @@ mod tests {
         };
         assert!(bad.check().is_err());
         assert!(Hl7Config::default().check().unwrap().is_none());
+    }
+
+    #[test]
+        fn a_database_url_replaces_the_data_dir() {
+        let c = Config::from_toml(
+            "scenario = \"s.json\"\ndatabase_url = \"postgres://flowd:hunter2@db/flow\"\nstandby = true\nlease_timeout_s = 2.5\n",
+        )
+        .unwrap();
+        let checked = c.check().unwrap();
+        assert!(checked.data_dir.is_none());
+        let db = checked.database.clone().unwrap();
+        assert!(db.standby);
+        assert_eq!(db.lease_timeout, Duration::from_millis(2500));
+        assert!(!db.node_id.is_empty());
+        assert_eq!(db.trust, None);
+        // The password never shows in a debug print.
+        let printed = format!("{checked:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        let both = Config {
+            data_dir: Some("d".into()),
+            ..c.clone()
+        };
+        let err = both.check().unwrap_err().to_string();
+        assert!(err.contains("not both"), "{err}");
+        let bad = Config {
+            lease_timeout_s: 0.0,
+            ..c
+        };
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .to_string()
+                .contains("lease_timeout_s")
+        );
     }
 }

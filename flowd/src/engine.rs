@@ -490,6 +490,7 @@ impl Engine {
             stale_tx,
             metrics: metrics.clone(),
             settings: settings.clone(),
+            needs_reload: false,
         };
         let owner = std::thread::Builder::new()
             .name("flowd-state".into())
@@ -552,6 +553,9 @@ struct Owner {
     stale_tx: watch::Sender<u64>,
     metrics: Metrics,
     settings: EngineSettings,
+    /// A failed commit left the state ahead of the store and reloading it failed too
+    /// (the database was unreachable): reload before the next batch, or refuse it.
+    needs_reload: bool,
 }
 
 /// One new event of a batch, waiting for the commit.
@@ -635,6 +639,14 @@ impl Owner {
 
     /// Group commit of every request in `batch`.
     fn commit(&mut self, batch: Vec<Ingest>) {
+        if self.needs_reload && !self.reload() {
+            for req in batch {
+                let _ = req.reply.send(Err(EngineError::Unavailable(
+                    "the state is being reloaded from the store; nothing was stored".into(),
+                )));
+            }
+            return;
+        }
         let ids: Vec<&str> = batch
             .iter()
             .flat_map(|i| i.events.iter().map(|e| e.event.id.as_str()))
@@ -841,20 +853,37 @@ impl Owner {
                 .reply
                 .send(Err(EngineError::Unavailable(error.to_string())));
         }
+        if matches!(error, StoreError::Fenced { .. }) {
+            // Another daemon holds the trust now; this one is stopping.
+            return;
+        }
+        self.reload();
+    }
+
+    /// Reloads the state from the store (the restart path); `false` if that failed, in
+    /// which case the next batch tries again before anything is applied.
+    fn reload(&mut self) -> bool {
         match recover(&mut *self.store, &self.scenario, &self.catalog) {
             Ok(r) => {
                 self.state = r.state;
                 self.last_seq = r.last_seq;
                 self.since_snapshot = r.since_snapshot;
+                self.needs_reload = false;
             }
             Err(e) => {
-                // Keep serving reads; the next batch retries the store.
-                tracing::error!(error = %e, "could not reload the state after a failed commit");
+                // Keep serving reads; the next batch retries the store first.
+                tracing::error!(error = %e, "could not reload the state from the store");
+                self.needs_reload = true;
             }
         }
+        !self.needs_reload
     }
 
     fn snapshot(&mut self) {
+        if self.needs_reload && !self.reload() {
+            // Never snapshot a state the store does not hold.
+            return;
+        }
         let started = Instant::now();
         let state = match serde_json::to_string(&self.state) {
             Ok(s) => s,

@@ -14,7 +14,9 @@
 //! - [`engine`]: the state owner thread (group commit, apply, snapshots) and the
 //!   debounced re-plan worker that publishes plans through a `watch` channel.
 //! - [`store`]: the durable event trail and snapshots behind the [`store::Store`]
-//!   trait; SQLite is the embedded default.
+//!   trait; SQLite is the embedded default, PostgreSQL (feature `postgres`) the shared
+//!   system of record.
+//! - [`failover`]: one writer per trust in PostgreSQL: lease, standby, takeover.
 //! - [`metrics`]: the Prometheus registry; one struct per telemetry point.
 //! - [`config`]: the TOML configuration the `serve` flags mirror.
 //!
@@ -28,6 +30,8 @@ pub mod api;
 pub mod config;
 pub mod dashboard;
 pub mod engine;
+#[cfg(feature = "postgres")]
+pub mod failover;
 pub mod ingest;
 pub mod metrics;
 pub mod server;
@@ -76,4 +80,23 @@ pub enum Error {
     /// Serving failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The store failed before the engine started (database URL, schema).
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// Another live daemon holds the trust's lease (start with `--standby` to wait).
+    #[error(
+        "trust `{trust}` is held by `{owner}` (heartbeat {age_s:.1} s ago); start with --standby to wait for it"
+    )]
+    LeaseHeld {
+        /// The trust.
+        trust: String,
+        /// The holder's id.
+        owner: String,
+        /// Seconds since its heartbeat.
+        age_s: f64,
+    },
+    /// This daemon lost its trust's lease to a newer writer and stopped; it committed
+    /// nothing after that.
+    #[error("stopped: {0}")]
+    Fenced(String),
 }

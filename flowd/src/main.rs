@@ -135,9 +135,13 @@ enum Command {
         json: bool,
     },
     /// Run the live daemon: ingest events over HTTP, keep the state durable (SQLite in
-    /// --data-dir), re-plan when events change the picture, and serve the plan, the
+    /// --data-dir, or PostgreSQL at --database-url with one writer per trust and
+    /// standbys), re-plan when events change the picture, and serve the plan, the
     /// state and Prometheus metrics. Stops cleanly on SIGTERM or SIGINT.
     Serve(Box<ServeArgs>),
+    /// The shared PostgreSQL database (`flowd db check`).
+    #[command(subcommand)]
+    Db(DbCommand),
     /// The main job on an embedded default: generate a scenario, validate it, plan it
     /// and check the plan, writing both documents to a folder.
     Demo {
@@ -193,7 +197,8 @@ struct ServeArgs {
     /// Scenario the live state starts from (required here or in the config).
     #[arg(long)]
     scenario: Option<std::path::PathBuf>,
-    /// Directory of the event store (created if missing; required).
+    /// Directory of the SQLite event store (created if missing; required unless
+    /// --database-url is given).
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7878]; port 0 picks a free port.
@@ -254,6 +259,40 @@ struct ServeArgs {
     /// 127.0.0.1:2575; port 0 picks a free port.
     #[arg(long)]
     mllp_listen: Option<String>,
+    /// PostgreSQL connection string (`postgres://user:password@host/db?sslmode=require`):
+    /// the store is then the shared database instead of SQLite in --data-dir.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The trust this daemon serves in the shared database [default: the scenario's
+    /// name].
+    #[arg(long)]
+    trust: Option<String>,
+    /// This daemon's id in the trust's lease [default: the host name].
+    #[arg(long)]
+    node_id: Option<String>,
+    /// Start as a standby: answer 503 and take the trust over when the writer's lease
+    /// expires.
+    #[arg(long)]
+    standby: bool,
+    /// Seconds without a heartbeat after which a standby takes the lease [default: 10].
+    #[arg(long)]
+    lease_timeout_s: Option<f64>,
+}
+
+/// `flowd db` subcommands.
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Report the shared database: schema version, trusts, lease holders and their
+    /// heartbeat age, events to replay since the latest snapshot, replication lag.
+    /// Read-only. Exits 1 if the schema is newer than this flowd knows.
+    Check {
+        /// PostgreSQL connection string.
+        #[arg(long)]
+        database_url: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -547,6 +586,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Demo { size, seed, out } => demo(size, seed, &out),
         Command::Serve(args) => serve(*args),
+        Command::Db(cmd) => db(cmd),
     }
 }
 
@@ -577,8 +617,19 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
         plan_history,
         verify_plans,
         sse_keep_alive_ms,
-        log
+        log,
+        lease_timeout_s
     );
+    if args.database_url.is_some() {
+        c.database_url = args.database_url;
+    }
+    if args.trust.is_some() {
+        c.trust = args.trust;
+    }
+    if args.node_id.is_some() {
+        c.node_id = args.node_id;
+    }
+    c.standby |= args.standby;
     if args.scenario.is_some() {
         c.scenario = args.scenario;
     }
@@ -600,6 +651,33 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
     }
     c.check()?;
     Ok(c)
+}
+
+#[cfg(feature = "postgres")]
+fn db(cmd: DbCommand) -> Result<(), Failure> {
+    use flowd::store::postgres::{conn::Target, schema};
+    match cmd {
+        DbCommand::Check { database_url, json } => {
+            let target = Target::parse(&database_url).map_err(anyhow::Error::from)?;
+            let mut client = target.connect().map_err(anyhow::Error::from)?;
+            let report =
+                schema::check(&mut client, target.redacted()).map_err(anyhow::Error::from)?;
+            if json {
+                io::write_json("-", &report)?;
+            } else {
+                print!("{}", report.render_text());
+            }
+            if report.schema_version > report.known_version {
+                return Err(Failure::Fails);
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+fn db(_: DbCommand) -> Result<(), Failure> {
+    Err(anyhow::anyhow!("this flowd was built without the `postgres` feature").into())
 }
 
 fn serve(args: ServeArgs) -> Result<(), Failure> {

@@ -7,6 +7,10 @@
 //! let the state owner drain its queue, write a final snapshot and close the store.
 //! The MLLP listener (when `[hl7] listen` is set) stops with HTTP: it stops accepting,
 //! its connections finish the frame in hand, and it ends before the engine stops.
+//!
+//! With a database URL the store is PostgreSQL: [`crate::failover`] first makes this
+//! daemon the trust's writer (or keeps it a standby until it can be), and losing the
+//! lease later (fenced by a newer epoch) stops the daemon with [`Error::Fenced`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,12 +19,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use flow_core::event::Catalog;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::Error;
 use crate::api::{self, App};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
+use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
 /// Runs the daemon on `listener` until `shutdown` resolves.
@@ -80,13 +86,45 @@ pub async fn run(
         }));
     }
     let metrics = Metrics::new().map_err(Error::Metrics)?;
-    let data_dir = checked.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir))
-        .await
-        .map_err(|e| Error::Io(std::io::Error::other(e)))?
-        .map_err(crate::engine::EngineError::from)?;
+    // The shutdown signal, shared by the standby phase and serving.
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        stop_tx.send_replace(true);
+    });
+    let mut listener = listener;
+    let mut fence: Option<watch::Receiver<Option<String>>> = None;
+    #[cfg(feature = "postgres")]
+    let mut writer_lease = None;
+    let store: Box<dyn Store> = match (&checked.database, &checked.data_dir) {
+        #[cfg(feature = "postgres")]
+        (Some(db), _) => {
+            let trust = db.trust.clone().unwrap_or_else(|| scenario.name.clone());
+            let (l, writer) =
+                crate::failover::become_writer(db, &trust, listener, &metrics, stop.clone())
+                    .await?;
+            listener = l;
+            let Some(writer) = writer else {
+                tracing::info!("stopped before taking the lease");
+                return Ok(());
+            };
+            fence = Some(writer.lease.fenced());
+            writer_lease = Some(writer.heartbeat);
+            Box::new(writer.store)
+        }
+        (_, Some(dir)) => {
+            let data_dir = dir.clone();
+            Box::new(
+                tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir))
+                    .await
+                    .map_err(|e| Error::Io(std::io::Error::other(e)))?
+                    .map_err(crate::engine::EngineError::from)?,
+            )
+        }
+        _ => return Err(crate::config::ConfigError::Missing("data_dir").into()),
+    };
     let engine = Engine::start(
-        Box::new(store),
+        store,
         Arc::new(scenario),
         catalog.clone(),
         metrics.clone(),
@@ -137,12 +175,25 @@ pub async fn run(
     let router = api::router(app.clone(), checked.max_body_bytes);
     drop(app);
     tracing::info!(%addr, "serving");
+    let mut fenced = fence.clone();
+    let mut stopping = stop.clone();
     let signal = async move {
-        shutdown.await;
+        tokio::select! {
+            _ = stopping.wait_for(|s| *s) => {
+                tracing::info!("shutting down: finishing in-flight requests");
+            }
+            _ = async {
+                match fenced.as_mut() {
+                    Some(f) => { let _ = f.wait_for(Option::is_some).await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {
+                tracing::error!("lease lost: refusing writes and stopping");
+            }
+        }
         closing.store(true, Ordering::SeqCst);
         let _ = hl7_stop.send(true);
         stopping_tx.send_replace(true);
-        tracing::info!("shutting down: finishing in-flight requests");
     };
     let served = axum::serve(
         listener,
@@ -154,7 +205,14 @@ pub async fn run(
         let _ = task.await;
     }
     engine.shutdown().await;
+    #[cfg(feature = "postgres")]
+    if let Some(heartbeat) = writer_lease {
+        let _ = tokio::task::spawn_blocking(move || drop(heartbeat)).await;
+    }
     served?;
+    if let Some(why) = fence.and_then(|f| f.borrow().clone()) {
+        return Err(Error::Fenced(why));
+    }
     tracing::info!("stopped");
     Ok(())
 }

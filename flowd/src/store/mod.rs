@@ -3,8 +3,9 @@
 //!
 //! The daemon talks to its store only through the [`Store`] trait, a small blocking
 //! interface called from the state owner's thread (never from the async runtime).
-//! [`sqlite::SqliteStore`] is the embedded default; a PostgreSQL store (for a region
-//! running one daemon per trust against a shared database) implements the same trait.
+//! [`sqlite::SqliteStore`] is the embedded default; [`postgres::PostgresStore`] (cargo
+//! feature `postgres`, on by default) keeps many trusts in one shared database, each
+//! written by the one daemon holding that trust's lease (see [`postgres::lease`]).
 //!
 //! Guarantees every implementation keeps:
 //! - [`Store::append`] writes a whole batch in one transaction and returns only once it
@@ -21,6 +22,8 @@
 //!   keyed batches (so an HL7 listener on it answers AR 207 rather than lose the
 //!   exactly-once guarantee).
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -29,9 +32,37 @@ use std::collections::HashMap;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The database failed (I/O, corruption, full disk…).
+    /// The database failed (I/O, corruption, full disk, a lost connection…). The
+    /// backend's own error, boxed, so the trait is tied to no backend.
     #[error("event store: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The database cannot be reached now (the store retries with backoff); nothing
+    /// was stored.
+    #[error("event store unavailable: {0}")]
+    Unavailable(String),
+    /// This daemon no longer holds the trust's lease: another took it with a newer
+    /// epoch. Nothing was stored; the daemon must stop writing.
+    #[error(
+        "lease lost: trust `{trust}` is now held by `{owner}` (epoch {epoch}); this daemon commits nothing more"
+    )]
+    Fenced {
+        /// The trust.
+        trust: String,
+        /// The new holder's id.
+        owner: String,
+        /// The new holder's epoch.
+        epoch: i64,
+    },
+    /// The database's schema is newer than this build knows.
+    #[error(
+        "event store: the database schema is version {found}, newer than this flowd knows ({known}); upgrade flowd"
+    )]
+    SchemaTooNew {
+        /// Version in the database.
+        found: i64,
+        /// Newest version this build knows.
+        known: i64,
+    },
     /// The data directory could not be created or used.
     #[error("event store: {path}: {source}")]
     Io {
@@ -70,6 +101,12 @@ pub struct ExistingKey {
     pub seq: u64,
     /// `applied`, `rejected` or `ignored`.
     pub outcome: String,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
 }
 
 /// One event to append.
