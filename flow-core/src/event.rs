@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::error::{FieldError, FieldErrors};
 use crate::scenario::{Case, Scenario};
+use crate::validate::Parsed;
 
 /// Longest accepted event id, patient id or case id, in bytes.
 pub const MAX_ID_LEN: usize = 200;
@@ -333,18 +334,38 @@ fn id_field(errors: &mut Vec<FieldError>, path: &str, id: &str) {
 ///
 /// Returns every problem found, each at its field path relative to the event
 /// (`ward`, `case.stay[0].kind`); callers reading an array prefix `[i].`.
+///
+/// Fields the event's type does not know are ignored; [`parse_event_with_warnings`]
+/// also names them.
 pub fn parse_event(value: &Value, catalog: &Catalog) -> Result<Event, FieldErrors> {
-    let event = read_event(value).map_err(|e| FieldErrors(vec![e]))?;
+    parse_event_with_warnings(value, catalog).map(|parsed| parsed.value)
+}
+
+/// [`parse_event`], also naming every field the event's type does not know
+/// (`pationt: unknown field (did you mean patient?)`), as
+/// [`crate::validate::parse_scenario_with_warnings`] does for scenarios.
+pub fn parse_event_with_warnings(
+    value: &Value,
+    catalog: &Catalog,
+) -> Result<Parsed<Event>, FieldErrors> {
+    // Whole numbers written as `120.0` read as integers, as in scenarios and plans.
+    let mut value = value.clone();
+    crate::validate::whole_numbers_as_integers(&mut value);
+    let mut unknown = Vec::new();
+    let event = read_event(&value, &mut unknown).map_err(|e| FieldErrors(vec![e]))?;
     let errors = catalog.check(&event);
     if errors.is_empty() {
-        Ok(event)
+        Ok(Parsed {
+            value: event,
+            unknown_fields: unknown,
+        })
     } else {
         Err(FieldErrors(errors))
     }
 }
 
-/// Reads the typed event, without the catalog checks.
-fn read_event(value: &Value) -> Result<Event, FieldError> {
+/// Reads the typed event, without the catalog checks, noting its unknown fields.
+fn read_event(value: &Value, unknown: &mut Vec<FieldError>) -> Result<Event, FieldError> {
     let Some(object) = value.as_object() else {
         return Err(FieldError::new("", "an event must be a JSON object"));
     };
@@ -364,15 +385,15 @@ fn read_event(value: &Value) -> Result<Event, FieldError> {
         None => return Err(FieldError::new("at", "missing (RFC 3339 timestamp)")),
     };
     let kind = match object.get("type").and_then(Value::as_str) {
-        Some("admit") => EventKind::Admit(payload(value)?),
-        Some("discharge") => EventKind::Discharge(payload(value)?),
-        Some("transfer") => EventKind::Transfer(payload(value)?),
-        Some("trauma_arrival") => EventKind::TraumaArrival(payload(value)?),
-        Some("case_done") => EventKind::CaseDone(payload(value)?),
-        Some("case_cancelled") => EventKind::CaseCancelled(payload(value)?),
-        Some("ward_beds") => EventKind::WardBeds(payload(value)?),
-        Some("listed") => EventKind::Listed(payload(value)?),
-        Some("delisted") => EventKind::Delisted(payload(value)?),
+        Some("admit") => EventKind::Admit(payload(value, unknown)?),
+        Some("discharge") => EventKind::Discharge(payload(value, unknown)?),
+        Some("transfer") => EventKind::Transfer(payload(value, unknown)?),
+        Some("trauma_arrival") => EventKind::TraumaArrival(payload(value, unknown)?),
+        Some("case_done") => EventKind::CaseDone(payload(value, unknown)?),
+        Some("case_cancelled") => EventKind::CaseCancelled(payload(value, unknown)?),
+        Some("ward_beds") => EventKind::WardBeds(payload(value, unknown)?),
+        Some("listed") => EventKind::Listed(payload(value, unknown)?),
+        Some("delisted") => EventKind::Delisted(payload(value, unknown)?),
         Some(other) => {
             return Err(FieldError::new(
                 "type",
@@ -397,22 +418,33 @@ fn read_event(value: &Value) -> Result<Event, FieldError> {
 
 /// Deserialises an event's payload, locating any error at its field path. A missing
 /// field is reported at the field itself (`case.duration_min`), not at its parent.
-fn payload<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let mut path = if path == "." { String::new() } else { path };
-        let message = e.into_inner().to_string();
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            if !path.is_empty() {
-                path.push('.');
+/// Fields the payload does not know (beside `id`, `at` and `type`) go to `unknown`,
+/// with the names known there: the payload's own fields, or a listed case's.
+fn payload<T: DeserializeOwned>(
+    value: &Value,
+    unknown: &mut Vec<FieldError>,
+) -> Result<T, FieldError> {
+    use crate::unknown::{Step, describe, schema_fields, struct_fields};
+    const ENVELOPE: [&str; 3] = ["id", "at", "type"];
+    let mut found = Vec::new();
+    let payload = crate::unknown::deserialize(value, &mut found)?;
+    for at in found {
+        match at.as_slice() {
+            [Step::Key(k)] if ENVELOPE.contains(&k.as_str()) => {}
+            [_] => {
+                let mut known = struct_fields::<T>();
+                known.extend(ENVELOPE.iter().map(|k| (*k).to_owned()));
+                known.sort();
+                unknown.push(describe(&at, &known));
             }
-            path.push_str(field);
+            [Step::Key(case), inner @ .., _] if case == "case" => {
+                let schema = crate::validate::schema_for::<Case>();
+                unknown.push(describe(&at, &schema_fields(&schema, inner)));
+            }
+            _ => unknown.push(describe(&at, &[])),
         }
-        FieldError::new(path, message)
-    })
+    }
+    Ok(payload)
 }
 
 #[cfg(test)]

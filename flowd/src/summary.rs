@@ -64,12 +64,15 @@ pub fn plan_summary(scenario: &Scenario, plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "plan {}: {} via {} in {:.2}s (gap {:.2}%)",
+        "plan {}: {} via {} in {:.2}s (gap {})",
         plan.scenario,
         plan.solver.status,
         plan.solver.backend,
         plan.solver.seconds,
-        plan.solver.gap * 100.0
+        plan.solver.reported_gap().map_or_else(
+            || "not reported".to_owned(),
+            |g| format!("{:.2}%", g * 100.0)
+        )
     );
     let _ = writeln!(
         out,
