@@ -501,6 +501,59 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_are_named_with_a_hint() {
+        let (s, c) = catalog();
+        let ward = &s.wards[0].id;
+        let named = |v: Value| -> Vec<String> {
+            let parsed = parse_event_with_warnings(&v, &c).unwrap_or_else(|e| panic!("{v}: {e}"));
+            assert_eq!(parse_event(&v, &c).unwrap(), parsed.value);
+            parsed
+                .unknown_fields
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(
+            named(
+                json!({"id":"e-1","at":"2026-12-07T08:15:00Z","type":"transfer",
+                         "patient":"p-1","ward":ward,"wrd":ward,"x-source":"pas"})
+            ),
+            ["wrd: unknown field (did you mean ward?)"]
+        );
+        assert_eq!(
+            named(
+                json!({"id":"e-2","at":"2026-12-07T08:15:00Z","type":"discharge",
+                         "patient":"p-1","reason":"home"})
+            ),
+            ["reason: unknown field (known here: at, id, patient, type)"]
+        );
+        let mut case = serde_json::to_value(&s.waiting_list[0]).unwrap();
+        case["stay"] = json!([{"kind": s.wards[0].kind, "nights": 2, "nigths": 3}]);
+        case["prority"] = json!("P1a");
+        assert_eq!(
+            named(json!({"id":"e-3","at":"2026-12-07T10:00:00Z","type":"listed","case":case})),
+            [
+                "case.prority: unknown field (did you mean priority?)",
+                "case.stay[0].nigths: unknown field (did you mean nights?)",
+            ]
+        );
+        // Whole numbers written as floats read.
+        let e = parse_event(
+            &json!({"id":"e-4","at":"2026-12-07T09:10:00Z","type":"trauma_arrival",
+                    "site": s.sites[0].id,"minutes_est":120.0,"urgency":"urgent"}),
+            &c,
+        )
+        .unwrap();
+        assert!(matches!(
+            e.kind,
+            EventKind::TraumaArrival(TraumaArrival {
+                minutes_est: 120,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let (s, _) = catalog();
         let ward = s.wards[0].id.clone();

@@ -13,7 +13,6 @@
 //! (`--strict`); [`crate::validate::parse_scenario_with_warnings`] and its siblings
 //! return them beside the document.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -263,6 +262,7 @@ pub(crate) fn struct_fields<T: DeserializeOwned>() -> Vec<String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[test]
     fn edit_distance() {

@@ -15,6 +15,7 @@
 //! max_body_bytes = 4194304
 //! log_format = "text"                  # or "json"
 //! log = "info"
+//! strict = false                       # unknown fields: warnings (false) or errors
 //! ```
 //!
 //! [`Config`] is the raw, serde form; [`Config::check`] validates it once, so the rest
@@ -116,6 +117,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `flowd=debug`).
     pub log: String,
+    /// Fields the contract does not know, in the scenario or in posted events, are
+    /// errors (the daemon does not start; a request is refused with 400 naming them)
+    /// instead of warnings.
+    pub strict: bool,
 }
 
 impl Default for Config {
@@ -139,6 +144,7 @@ impl Default for Config {
             verify_plans: true,
             log_format: LogFormat::Text,
             log: "info".to_string(),
+            strict: false,
         }
     }
 }
@@ -158,6 +164,8 @@ pub struct Checked {
     pub max_body_bytes: usize,
     /// Most events per request.
     pub max_events_per_request: usize,
+    /// Unknown fields are errors, not warnings.
+    pub strict: bool,
     /// How the engine runs.
     pub engine: EngineSettings,
 }
@@ -230,6 +238,7 @@ impl Config {
             allow_open_writes: self.allow_open_writes,
             max_body_bytes: self.max_body_bytes,
             max_events_per_request: self.max_events_per_request,
+            strict: self.strict,
             engine: EngineSettings {
                 debounce: Duration::from_millis(self.debounce_ms),
                 max_delay: Duration::from_millis(self.max_delay_ms.max(self.debounce_ms)),

@@ -46,6 +46,20 @@ pub fn validation_json(result: &Result<Scenario, Error>) -> Value {
     json!({"valid": result.is_ok(), "errors": errors})
 }
 
+/// `validate --json` with the unknown fields: `{"valid", "errors", "warnings":
+/// [{"path", "message"}]}`.
+pub fn validation_json_with_warnings(
+    result: &Result<Scenario, Error>,
+    warnings: &[flow_core::FieldError],
+) -> Value {
+    let mut out = validation_json(result);
+    out["warnings"] = warnings
+        .iter()
+        .map(|e| json!({"path": e.path, "message": e.message}))
+        .collect();
+    out
+}
+
 /// `check --json`: the report plus an `ok` flag.
 pub fn check_json(report: &Report) -> Value {
     json!({
