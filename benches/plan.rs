@@ -7,10 +7,11 @@
 //! the previous decisions).
 //!
 //! `cargo bench --bench plan` (add a filter such as `medium` to run one size;
-//! `medium-seeds` times the optimiser on seeds 1–5).
+//! `medium-seeds` times the optimiser on seeds 1–5, `medium-tight` on seeds 1–5 of the
+//! tight waiting-list profile).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use flow_core::generate::{GenerateOptions, Size, generate};
+use flow_core::generate::{GenerateOptions, Profile, Size, generate};
 use flow_core::ledger::Ledger;
 use flow_core::model::{self, SolveOptions};
 use flow_core::{PlanOptions, Strategy, plan};
@@ -57,6 +58,17 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     for seed in 1..=5 {
         let scenario = generate(&GenerateOptions::new(Size::Medium, seed));
+        group.bench_function(format!("optimise/{seed}"), |b| {
+            b.iter(|| plan(&scenario, &PlanOptions::default()))
+        });
+    }
+    group.finish();
+    // Tight trusts (many cases due inside the horizon, half released after the start).
+    let mut group = c.benchmark_group("medium-tight");
+    group.sample_size(10);
+    for seed in 1..=5 {
+        let scenario =
+            generate(&GenerateOptions::new(Size::Medium, seed).with_profile(Profile::Tight));
         group.bench_function(format!("optimise/{seed}"), |b| {
             b.iter(|| plan(&scenario, &PlanOptions::default()))
         });

@@ -1,7 +1,8 @@
 //! The independent plan checker: the referee of every plan flow emits.
 //!
 //! [`check`] takes a scenario and a plan and answers with a [`Report`]: every breach of
-//! the contract's six hard constraints (numbered as in `CONTRACT.md`, read as
+//! the contract's six hard constraints and the surgeon extension (numbered 1–7 as in
+//! `CONTRACT.md` and the README, read as
 //! `decisions.md` interprets them), a few warnings that are not breaches (bookkeeping
 //! gaps, occupancy figures that disagree), and the [`Kpis`] a plan is judged by.
 //! [`render_text`] turns a report into what `flowd check` prints.
@@ -80,10 +81,16 @@ pub enum ViolationKind {
     /// (6) A site's sessions cannot hold the reserve on a day, and not every elective
     /// session that day reserves all its minutes.
     ShortfallNotFullyReserved,
+    /// (7) A surgeon's booked cases on a date need more minutes than the surgeon's
+    /// job plan gives that date (none, on a date not listed).
+    SurgeonOvertime,
+    /// (7) A booked case names a surgeon the scenario does not list.
+    UnknownSurgeon,
 }
 
 impl ViolationKind {
-    /// The hard constraint (1..=6, numbered as in `CONTRACT.md`) this failure breaks.
+    /// The hard constraint (1..=7: 1–6 as numbered in `CONTRACT.md`, 7 the surgeon
+    /// extension) this failure breaks.
     pub fn constraint(self) -> u8 {
         use ViolationKind::*;
         match self {
@@ -98,21 +105,23 @@ impl ViolationKind {
             BeforeEarliest | WrongSite => 4,
             BedsOverRoom => 5,
             TheatreReserveTooSmall | ShortfallNotFullyReserved => 6,
+            SurgeonOvertime | UnknownSurgeon => 7,
         }
     }
 }
 
 /// What each hard constraint is about, for headings (index 0 is constraint 1).
-const CONSTRAINT_TITLES: [&str; 6] = [
+const CONSTRAINT_TITLES: [&str; 7] = [
     "cases and sessions exist, once each",
     "specialties",
     "session minutes",
     "dates and sites",
     "beds after the emergency reserve",
     "emergency theatre reserve",
+    "surgeons' operating minutes",
 ];
 
-/// The heading of hard constraint `n` (1..=6).
+/// The heading of hard constraint `n` (1..=7).
 fn constraint_title(n: u8) -> &'static str {
     usize::from(n)
         .checked_sub(1)
@@ -124,7 +133,7 @@ fn constraint_title(n: u8) -> &'static str {
 /// One breach of a hard constraint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
-    /// The hard constraint broken, 1..=6 as numbered in `CONTRACT.md`.
+    /// The hard constraint broken, 1..=7 (7: the surgeon extension).
     pub constraint: u8,
     /// Which failure it is.
     pub kind: ViolationKind,
@@ -352,6 +361,7 @@ pub fn check(scenario: &Scenario, plan: &Plan) -> Report {
     let booked = check_sessions(scenario, &index, plan, &mut violations);
     let bed_headroom = check_beds(scenario, &booked, &mut violations);
     let theatre_reserve = check_theatre_reserve(scenario, &booked, &mut violations);
+    check_surgeons(scenario, &booked, &mut violations);
     // Stable: plan order (or pool/site order) within each constraint.
     violations.sort_by_key(|v| v.constraint);
     let warnings = warnings(scenario, plan, &index, &booked, &bed_headroom);
@@ -659,6 +669,60 @@ fn check_beds(scenario: &Scenario, booked: &Booked<'_>, out: &mut Vec<Violation>
         }
     }
     table
+}
+
+/// Constraint 7 (extension): per surgeon and date, the booked cases that name the
+/// surgeon take at most the minutes the job plan lists for that date, and none on a
+/// date it does not list. Ordered by surgeon id, then date.
+fn check_surgeons(scenario: &Scenario, booked: &Booked<'_>, out: &mut Vec<Violation>) {
+    let plans: HashMap<&str, HashMap<NaiveDate, u64>> = scenario
+        .surgeons
+        .iter()
+        .map(|g| {
+            let mut days: HashMap<NaiveDate, u64> = HashMap::new();
+            for day in &g.days {
+                days.entry(day.date).or_insert(u64::from(day.minutes));
+            }
+            (g.id.as_str(), days)
+        })
+        .collect();
+    let mut used: BTreeMap<(&str, NaiveDate), (u64, usize)> = BTreeMap::new();
+    let mut unknown: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for booking in booked.cases.values() {
+        let Some(surgeon) = booking.case.surgeon.as_deref() else {
+            continue;
+        };
+        if !plans.contains_key(surgeon) {
+            unknown.insert((surgeon, booking.case.id.as_str()));
+            continue;
+        }
+        let entry = used.entry((surgeon, booking.date)).or_default();
+        entry.0 += u64::from(booking.case.duration_min);
+        entry.1 += 1;
+    }
+    for (surgeon, case) in unknown {
+        out.push(Violation::new(
+            ViolationKind::UnknownSurgeon,
+            format!("case {case} names surgeon \"{surgeon}\", who is not in the scenario"),
+        ));
+    }
+    for ((surgeon, date), (minutes, cases)) in used {
+        let allowed = plans
+            .get(surgeon)
+            .and_then(|days| days.get(&date))
+            .copied()
+            .unwrap_or(0);
+        if minutes > allowed {
+            out.push(Violation::new(
+                ViolationKind::SurgeonOvertime,
+                format!(
+                    "surgeon {surgeon} on {date}: {cases} cases take {minutes} min > {allowed} \
+                     min in the job plan, over by {}",
+                    minutes - allowed
+                ),
+            ));
+        }
+    }
 }
 
 /// One site's sessions on one day, from the scenario.
@@ -1366,6 +1430,62 @@ mod tests {
         let v = &report.violations[0];
         assert_eq!(v.constraint, kind.constraint());
         v.message.clone()
+    }
+
+    /// Constraint 7: a surgeon's day holds the minutes of their cases that day, a day
+    /// off none, and a case may only name a listed surgeon.
+    #[test]
+    fn surgeon_minutes_per_day() {
+        let mut s = scenario();
+        s.surgeons = vec![crate::scenario::Surgeon {
+            id: "sg1".into(),
+            name: "One".into(),
+            days: vec![crate::scenario::SurgeonDay {
+                date: "2026-12-07".parse().unwrap(),
+                minutes: 190,
+            }],
+        }];
+        for case in &mut s.waiting_list {
+            if case.id == "c1" || case.id == "c2" {
+                case.surgeon = Some("sg1".into());
+            }
+        }
+        // c1 (100) + c2 (90) on 12-07: exactly the day's 190 minutes.
+        let report = check(&s, &valid_plan());
+        assert!(report.is_ok(), "{}", render_text(&report));
+
+        s.surgeons[0].days[0].minutes = 150;
+        let message = only(&check(&s, &valid_plan()), ViolationKind::SurgeonOvertime);
+        assert!(message.contains("surgeon sg1 on 2026-12-07"), "{message}");
+        assert!(message.contains("190 min > 150"), "{message}");
+        assert!(message.contains("over by 40"), "{message}");
+
+        // c6 on 12-08, a day the job plan does not list.
+        s.surgeons[0].days[0].minutes = 190;
+        for case in &mut s.waiting_list {
+            if case.id == "c6" {
+                case.surgeon = Some("sg1".into());
+            }
+        }
+        let message = only(&check(&s, &valid_plan()), ViolationKind::SurgeonOvertime);
+        assert!(
+            message.contains("2026-12-08: 1 cases take 30 min > 0"),
+            "{message}"
+        );
+
+        for case in &mut s.waiting_list {
+            if case.id == "c6" {
+                case.surgeon = Some("locum".into());
+            }
+        }
+        let report = check(&s, &valid_plan());
+        let message = only(&report, ViolationKind::UnknownSurgeon);
+        assert!(
+            message.contains("c6") && message.contains("locum"),
+            "{message}"
+        );
+        assert_eq!(report.violations[0].constraint, 7);
+        assert!(render_text(&report).contains("constraint 7, surgeons' operating minutes"));
     }
 
     #[test]

@@ -213,6 +213,7 @@ pub struct Catalog {
     sites: BTreeSet<String>,
     specialties: BTreeSet<String>,
     kinds: BTreeSet<String>,
+    surgeons: BTreeSet<String>,
 }
 
 impl Catalog {
@@ -223,6 +224,7 @@ impl Catalog {
             sites: scenario.sites.iter().map(|s| s.id.clone()).collect(),
             specialties: scenario.specialties.iter().cloned().collect(),
             kinds: scenario.wards.iter().map(|w| w.kind.clone()).collect(),
+            surgeons: scenario.surgeons.iter().map(|g| g.id.clone()).collect(),
         }
     }
 
@@ -301,6 +303,14 @@ impl Catalog {
         }
         if let Some(site) = &case.site {
             self.site(errors, "case.site", site);
+        }
+        if let Some(surgeon) = &case.surgeon
+            && !self.surgeons.contains(surgeon)
+        {
+            errors.push(FieldError::new(
+                "case.surgeon",
+                format!("unknown surgeon `{surgeon}`"),
+            ));
         }
         for (i, seg) in case.stay.iter().enumerate() {
             if !self.kinds.contains(&seg.kind) {

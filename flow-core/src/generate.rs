@@ -29,7 +29,8 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::scenario::{
     Case, Closure, Emergency, EmergencyAdmissions, EmergencyTheatre, Inpatient, Period, Policy,
-    Priority, SCENARIO_SCHEMA, Scenario, Session, Site, StaySegment, Theatre, Ward,
+    Priority, SCENARIO_SCHEMA, Scenario, Session, Site, StaySegment, Surgeon, SurgeonDay, Theatre,
+    Ward,
 };
 
 /// How big a trust to generate.
@@ -57,19 +58,19 @@ impl Size {
         }
     }
 
-    fn profile(self) -> Profile {
+    fn shape(self) -> Shape {
         match self {
-            Size::Tiny => Profile {
+            Size::Tiny => Shape {
                 theatres: &[4],
                 horizon_days: 7,
                 cases: 150,
             },
-            Size::Medium => Profile {
+            Size::Medium => Shape {
                 theatres: &[9, 7],
                 horizon_days: 14,
                 cases: 2_000,
             },
-            Size::Large => Profile {
+            Size::Large => Shape {
                 theatres: &[16, 12, 12, 10, 10],
                 horizon_days: 28,
                 cases: 20_000,
@@ -111,7 +112,62 @@ pub const DEFAULT_START: NaiveDate = match NaiveDate::from_ymd_opt(2026, 12, 7) 
     None => panic!("2026-12-07 is a valid date"),
 };
 
-/// What to generate: size, seed and day 0 of the horizon.
+/// How hard the waiting list presses on the horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Profile {
+    /// The published NHS mix: a few cases due inside the horizon, most available from
+    /// the start.
+    #[default]
+    Standard,
+    /// A tight trust: about twice the urgent (P2) share, fewer of them already overdue,
+    /// so many more cases fall due inside the horizon, and half of those are only
+    /// available some days after the start (pre-operative assessment, patient
+    /// choice). What external benchmarks such as IHTC-2024 look like: release windows
+    /// that open after the start and close before the end.
+    Tight,
+}
+
+impl Profile {
+    /// Every profile.
+    pub const ALL: [Profile; 2] = [Profile::Standard, Profile::Tight];
+
+    /// The command-line spelling: `standard`, `tight`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Standard => "standard",
+            Profile::Tight => "tight",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A profile name that is not `standard` or `tight`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile `{input}`: expected standard or tight")]
+pub struct ParseProfileError {
+    /// The text that did not parse.
+    pub input: String,
+}
+
+impl FromStr for Profile {
+    type Err = ParseProfileError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| ParseProfileError {
+                input: s.to_string(),
+            })
+    }
+}
+
+/// What to generate: size, seed, day 0 of the horizon and the waiting-list profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GenerateOptions {
     /// Trust size.
@@ -120,15 +176,19 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// Day 0 of the horizon (passed in: the generator never reads the clock).
     pub start: NaiveDate,
+    /// How hard the waiting list presses on the horizon.
+    pub profile: Profile,
 }
 
 impl GenerateOptions {
-    /// `size` and `seed`, starting on [`DEFAULT_START`] (Monday 2026-12-07).
+    /// `size` and `seed`, starting on [`DEFAULT_START`] (Monday 2026-12-07), with the
+    /// standard profile.
     pub fn new(size: Size, seed: u64) -> Self {
         GenerateOptions {
             size,
             seed,
             start: DEFAULT_START,
+            profile: Profile::Standard,
         }
     }
 
@@ -136,21 +196,31 @@ impl GenerateOptions {
     pub fn with_start(self, start: NaiveDate) -> Self {
         GenerateOptions { start, ..self }
     }
+
+    /// The same options with waiting-list `profile` instead.
+    pub fn with_profile(self, profile: Profile) -> Self {
+        GenerateOptions { profile, ..self }
+    }
 }
 
 /// Generates a complete, valid scenario for `opts`; pure and deterministic.
 pub fn generate(opts: &GenerateOptions) -> Scenario {
-    let profile = opts.size.profile();
+    let profile = opts.size.shape();
     let horizon = profile.horizon_days;
     let sites = plan_sites(&profile);
     let wards = make_wards(opts, &sites, horizon);
     let inpatients = make_inpatients(opts, &sites, &wards, horizon);
     let theatres = make_theatres(opts, &sites, horizon);
     let emergency = make_emergency(opts, &sites, &wards);
-    let waiting_list = make_waiting_list(opts, &sites, profile.cases, horizon);
+    let mut waiting_list = make_waiting_list(opts, &sites, profile.cases, horizon);
+    let surgeons = make_surgeons(opts, &theatres, horizon, &mut waiting_list);
+    let name = match opts.profile {
+        Profile::Standard => format!("generated-{}-seed-{}", opts.size, opts.seed),
+        Profile::Tight => format!("generated-{}-tight-seed-{}", opts.size, opts.seed),
+    };
     Scenario {
         schema: SCENARIO_SCHEMA.to_string(),
-        name: format!("generated-{}-seed-{}", opts.size, opts.seed),
+        name,
         start: opts.start,
         horizon_days: horizon,
         policy: Policy {
@@ -174,7 +244,7 @@ pub fn generate(opts: &GenerateOptions) -> Scenario {
         waiting_list,
         inpatients,
         emergency,
-        surgeons: Vec::new(),
+        surgeons,
     }
 }
 
@@ -182,7 +252,7 @@ pub fn generate(opts: &GenerateOptions) -> Scenario {
 // Figures
 // ---------------------------------------------------------------------------------
 
-struct Profile {
+struct Shape {
     /// Theatres per site; the first site is the hub (major trauma centre) when there
     /// are several.
     theatres: &'static [u32],
@@ -465,6 +535,14 @@ const PRIORITY_MIX: [f64; 5] = [0.004, 0.02, 0.15, 0.38, 0.446];
 const P2_OVERDUE: f64 = 0.45;
 const P3_OVERDUE: f64 = 0.50;
 
+/// The tight profile ([`Profile::Tight`]): twice the P2 share, fewer of them
+/// overdue (so about 270 cases fall due inside a medium 14-day horizon instead of
+/// about 130), and half of the cases due inside the horizon available only from a
+/// day drawn between the day after the start and their due date.
+const TIGHT_PRIORITY_MIX: [f64; 5] = [0.004, 0.02, 0.30, 0.30, 0.376];
+const TIGHT_P2_OVERDUE: f64 = 0.30;
+const TIGHT_LATE_RELEASE: f64 = 0.5;
+
 /// P4 waits since listing, in bands of the referral-to-treatment thresholds (18, 52,
 /// 78, 104 weeks): cumulative shares (NHS England RTT statistics 2023-24: ~58% within
 /// 18 weeks, ~5% of the whole list over 52 weeks — here 12% of P4s, ~5% of the list).
@@ -504,7 +582,7 @@ impl SitePlan {
     }
 }
 
-fn plan_sites(profile: &Profile) -> Vec<SitePlan> {
+fn plan_sites(profile: &Shape) -> Vec<SitePlan> {
     let multi = profile.theatres.len() > 1;
     profile
         .theatres
@@ -838,6 +916,12 @@ fn make_waiting_list(
     horizon: u32,
 ) -> Vec<Case> {
     let mut rng = stream(opts.seed, 5);
+    let tight = opts.profile == Profile::Tight;
+    let mix = if tight {
+        TIGHT_PRIORITY_MIX
+    } else {
+        PRIORITY_MIX
+    };
     let specialty_weights: Vec<f64> = SPECIALTIES.iter().map(|s| s.share).collect();
     let site_weights: Vec<f64> = sites
         .iter()
@@ -850,10 +934,10 @@ fn make_waiting_list(
             continue;
         };
         let priority = Priority::ALL
-            .get(pick(&mut rng, &PRIORITY_MIX))
+            .get(pick(&mut rng, &mix))
             .copied()
             .unwrap_or(Priority::P4);
-        let listed = add_days(opts.start, -wait_days(&mut rng, priority));
+        let listed = add_days(opts.start, -wait_days(&mut rng, priority, tight));
         let duration_min = case_minutes(&mut rng, spec.mean_min, spec.cv);
         let stay = if rng.random_bool(spec.day_case) {
             Vec::new()
@@ -873,19 +957,27 @@ fn make_waiting_list(
             });
             stay
         };
-        let earliest = if matches!(priority, Priority::P1a | Priority::P1b) {
-            opts.start
-        } else {
-            let u: f64 = rng.random();
-            let offset = if u < EARLIEST_AT_START || horizon <= 1 {
-                0
-            } else if u < EARLIEST_AT_START + EARLIEST_IN_HORIZON {
-                rng.random_range(1..horizon)
+        let due_day = priority
+            .window_days()
+            .map(|w| (listed - opts.start).num_days() + w)
+            .filter(|&d| (1..i64::from(horizon)).contains(&d));
+        let earliest =
+            if let Some(due) = due_day.filter(|_| tight && rng.random_bool(TIGHT_LATE_RELEASE)) {
+                // Due inside the horizon and available only some days after the start.
+                add_days(opts.start, rng.random_range(1..=due))
+            } else if matches!(priority, Priority::P1a | Priority::P1b) {
+                opts.start
             } else {
-                rng.random_range(horizon..=horizon + 42)
+                let u: f64 = rng.random();
+                let offset = if u < EARLIEST_AT_START || horizon <= 1 {
+                    0
+                } else if u < EARLIEST_AT_START + EARLIEST_IN_HORIZON {
+                    rng.random_range(1..horizon)
+                } else {
+                    rng.random_range(horizon..=horizon + 42)
+                };
+                add_days(opts.start, i64::from(offset))
             };
-            add_days(opts.start, i64::from(offset))
-        };
         let site = if sites.len() > 1 && rng.random_bool(PINNED_SITE) {
             sites
                 .get(pick(&mut rng, &site_weights))
@@ -909,14 +1001,136 @@ fn make_waiting_list(
     out
 }
 
+// ---------------------------------------------------------------------------------
+// Consultants
+// ---------------------------------------------------------------------------------
+
+/// Fixed theatre lists a consultant holds each week: consultant job plans carry two to
+/// four theatre sessions (BMA / NHS Employers consultant contract: 10 programmed
+/// activities, of which a surgeon's direct clinical care includes 2–4 operating lists).
+const LISTS_PER_CONSULTANT: usize = 3;
+
+/// Share of the waiting list on a named consultant's list; the rest are on pooled
+/// lists that any consultant of the specialty may operate (NHS England elective
+/// recovery: pooled lists for high-volume, low-complexity work, GIRFT HVLC).
+const NAMED_SHARE: f64 = 0.8;
+
+/// The trust's consultant surgeons and their job plans, and who each case waits for.
+///
+/// Each specialty's fixed blocks (the same every week) are shared out in order —
+/// by site, theatre, weekday and period, so a consultant holds neighbouring lists
+/// (am and pm of one day in one theatre) — [`LISTS_PER_CONSULTANT`] to a
+/// consultant. A consultant may operate on the days of their blocks, for the blocks'
+/// minutes, plus one further weekday half-day for a flexible list; a specialty with
+/// no fixed block has one consultant with two flexible days. [`NAMED_SHARE`] of the
+/// cases then name one consultant of their specialty, drawn uniformly. Own streams
+/// of the seed, so the rest of the scenario is the same with or without surgeons.
+fn make_surgeons(
+    opts: &GenerateOptions,
+    theatres: &[Theatre],
+    horizon: u32,
+    cases: &mut [Case],
+) -> Vec<Surgeon> {
+    let mut rng = stream(opts.seed, 6);
+    let holidays = bank_holidays_between(opts.start, add_days(opts.start, i64::from(horizon)));
+    // (specialty, site, theatre, weekday, period) of every weekday fixed block.
+    let mut blocks: Vec<(usize, &str, &str, usize, Period, u32)> = Vec::new();
+    for theatre in theatres.iter().filter(|t| !t.emergency) {
+        for session in &theatre.sessions {
+            let weekday = session.date.weekday().num_days_from_monday() as usize;
+            let Some(k) = session
+                .specialty
+                .as_deref()
+                .and_then(|id| SPECIALTIES.iter().position(|s| s.id == id))
+            else {
+                continue;
+            };
+            if weekday < 5 {
+                blocks.push((
+                    k,
+                    &theatre.site,
+                    &theatre.id,
+                    weekday,
+                    session.period,
+                    session.minutes,
+                ));
+            }
+        }
+    }
+    blocks.sort();
+    blocks.dedup();
+    let mut surgeons = Vec::new();
+    let mut by_specialty: Vec<Vec<usize>> = vec![Vec::new(); SPECIALTIES.len()];
+    for (k, spec) in SPECIALTIES.iter().enumerate() {
+        let own: Vec<_> = blocks.iter().filter(|b| b.0 == k).collect();
+        // Weekday minutes of each consultant's blocks.
+        let mut plans: Vec<[u32; 5]> = own
+            .chunks(LISTS_PER_CONSULTANT)
+            .map(|chunk| {
+                let mut week = [0u32; 5];
+                for b in chunk {
+                    week[b.3] += b.5;
+                }
+                week
+            })
+            .collect();
+        if plans.is_empty() {
+            let mut week = [0u32; 5];
+            let a = rng.random_range(0..5usize);
+            let b = (a + rng.random_range(1..5usize)) % 5;
+            week[a] = 2 * LIST_MIN;
+            week[b] = 2 * LIST_MIN;
+            plans.push(week);
+        } else {
+            for week in &mut plans {
+                let free: Vec<usize> = (0..5).filter(|&d| week[d] == 0).collect();
+                if !free.is_empty() {
+                    let d = free[rng.random_range(0..free.len())];
+                    week[d] += LIST_MIN;
+                }
+            }
+        }
+        for (n, week) in plans.iter().enumerate() {
+            let days = (0..horizon)
+                .map(|t| add_days(opts.start, i64::from(t)))
+                .filter(|date| !holidays.contains(date))
+                .filter_map(|date| {
+                    let weekday = date.weekday().num_days_from_monday() as usize;
+                    let minutes = week.get(weekday).copied().unwrap_or(0);
+                    (minutes > 0).then_some(SurgeonDay { date, minutes })
+                })
+                .collect();
+            by_specialty[k].push(surgeons.len());
+            surgeons.push(Surgeon {
+                id: format!("sg-{}-{}", spec.id, n + 1),
+                name: format!("{} consultant {}", spec.id, n + 1),
+                days,
+            });
+        }
+    }
+    let mut rng = stream(opts.seed, 7);
+    for case in cases.iter_mut() {
+        let Some(k) = SPECIALTIES.iter().position(|s| s.id == case.specialty) else {
+            continue;
+        };
+        let own = &by_specialty[k];
+        if !own.is_empty() && rng.random_bool(NAMED_SHARE) {
+            let g = own[rng.random_range(0..own.len())];
+            case.surgeon = surgeons.get(g).map(|x: &Surgeon| x.id.clone());
+        }
+    }
+    surgeons
+}
+
 /// Days between listing and the start: inside or beyond the FSSA window.
-fn wait_days(rng: &mut ChaCha8Rng, priority: Priority) -> i64 {
+fn wait_days(rng: &mut ChaCha8Rng, priority: Priority, tight: bool) -> i64 {
+    let p2_overdue = if tight { TIGHT_P2_OVERDUE } else { P2_OVERDUE };
     match priority {
         // Listed today, yesterday or the day before (then already a day overdue).
         Priority::P1a => rng.random_range(0..=2),
         Priority::P1b => rng.random_range(0..=6),
         Priority::P2 => {
-            if rng.random_bool(P2_OVERDUE) {
+            if rng.random_bool(p2_overdue) {
                 rng.random_range(29..=120)
             } else {
                 rng.random_range(0..=28)

@@ -96,6 +96,12 @@ pub struct Ledger<'a> {
     /// Emergency theatre minutes per (site, day), and the reserve required.
     emergency_minutes: Vec<Vec<u32>>,
     required_reserve: Vec<Vec<u32>>,
+    /// Per case: the surgeon number whose minutes it draws on (`None`: anyone).
+    case_surgeon: Vec<Option<usize>>,
+    /// Operating minutes still free per surgeon and horizon day (hard constraint 7).
+    /// A case naming a surgeon the scenario does not list draws on an extra last row
+    /// of zeros, so it is never booked.
+    surgeon_left: Vec<Vec<u32>>,
 }
 
 impl<'a> Ledger<'a> {
@@ -168,6 +174,32 @@ impl<'a> Ledger<'a> {
             }
         }
 
+        let surgeon_index: HashMap<&str, usize> = scenario
+            .surgeons
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.as_str(), i))
+            .collect();
+        let mut surgeon_left: Vec<Vec<u32>> = scenario
+            .surgeons
+            .iter()
+            .map(|g| {
+                (0..scenario.horizon_days)
+                    .map(|t| g.minutes_on(scenario.date(t)))
+                    .collect()
+            })
+            .collect();
+        let nobody = surgeon_left.len();
+        surgeon_left.push(vec![0; horizon]);
+        let case_surgeon: Vec<Option<usize>> = scenario
+            .waiting_list
+            .iter()
+            .map(|case| {
+                let id = case.surgeon.as_deref()?;
+                Some(surgeon_index.get(id).copied().unwrap_or(nobody))
+            })
+            .collect();
+
         let n = scenario.waiting_list.len();
         let mut case_specialty = Vec::with_capacity(n);
         let mut case_site = Vec::with_capacity(n);
@@ -206,6 +238,8 @@ impl<'a> Ledger<'a> {
             booked: vec![None; n],
             emergency_minutes,
             required_reserve,
+            case_surgeon,
+            surgeon_left,
         }
     }
 
@@ -278,8 +312,28 @@ impl<'a> Ledger<'a> {
         self.required_reserve[site][d].saturating_sub(self.emergency_minutes[site][d])
     }
 
+    /// The surgeon number case `c` draws on, if it names one.
+    pub fn case_surgeon(&self, c: usize) -> Option<usize> {
+        self.case_surgeon.get(c).copied().flatten()
+    }
+
+    /// Operating minutes surgeon `g` still has on horizon `day`.
+    pub fn surgeon_left(&self, g: usize, day: u32) -> u32 {
+        self.surgeon_left
+            .get(g)
+            .and_then(|days| days.get(day as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether case `c`'s surgeon (if it names one) can still operate it on `day`.
+    pub fn fits_surgeon(&self, c: usize, day: u32) -> bool {
+        self.case_surgeon(c)
+            .is_none_or(|g| self.case(c).duration_min <= self.surgeon_left(g, day))
+    }
+
     /// Whether case `c` could go into slot `s` as far as the session itself goes
-    /// (day, site, specialty, minutes) — beds not considered.
+    /// (day, site, specialty, minutes, surgeon) — beds not considered.
     pub fn fits_session(&self, c: usize, s: usize) -> bool {
         let slot = &self.slots[s];
         let Some(k) = self.case_specialty(c) else {
@@ -302,6 +356,7 @@ impl<'a> Ledger<'a> {
             && spec_ok
             && self.stays[c].nights[slot.site].is_some()
             && self.case(c).duration_min <= slot.free(self.cap())
+            && self.fits_surgeon(c, slot.day)
     }
 
     /// Whether the beds of case `c`'s stay are free if it is admitted at `site` on `day`.
@@ -355,6 +410,17 @@ impl<'a> Ledger<'a> {
             }
         }
         let duration = self.case(c).duration_min;
+        if let Some(left) = self
+            .case_surgeon(c)
+            .and_then(|g| self.surgeon_left.get_mut(g))
+            .and_then(|days| days.get_mut(day))
+        {
+            *left = if sign > 0 {
+                left.saturating_sub(duration)
+            } else {
+                *left + duration
+            };
+        }
         let slot = &mut self.slots[s];
         if sign > 0 {
             slot.used += duration;
@@ -446,8 +512,8 @@ impl<'a> Ledger<'a> {
 
     /// Why case `c` (not booked) is not booked, judged against the ledger as it stands:
     /// beyond the horizon; no session it may ever use (specialty, site, length, bed
-    /// kinds); every such session full; time but no bed; or it would fit, so the
-    /// planner kept the capacity for others.
+    /// kinds); every such session full; time but not its surgeon's; time and surgeon
+    /// but no bed; or it would fit, so the planner kept the capacity for others.
     pub fn explain(&self, c: usize) -> Reason {
         let Some(first) = self.first_day(c) else {
             return Reason::OutsideHorizon;
@@ -457,7 +523,7 @@ impl<'a> Ledger<'a> {
         };
         let duration = self.case(c).duration_min;
         let cap = self.cap();
-        let (mut eligible, mut time, mut time_and_bed) = (false, false, false);
+        let (mut eligible, mut time, mut surgeon, mut time_and_bed) = (false, false, false, false);
         for slot in &self.slots {
             let site_ok = match self.case_site[c] {
                 Some(None) => true,
@@ -475,6 +541,10 @@ impl<'a> Ledger<'a> {
             eligible = true;
             if slot.specialty.is_none_or(|a| a == k) && duration <= slot.free(cap) {
                 time = true;
+                if !self.fits_surgeon(c, slot.day) {
+                    continue;
+                }
+                surgeon = true;
                 if self.fits_beds(c, slot.site, slot.day) {
                     time_and_bed = true;
                     break;
@@ -486,8 +556,10 @@ impl<'a> Ledger<'a> {
         } else if time_and_bed {
             // It fits as the plan stands: the planner kept the room for others.
             Reason::LowerPriority
-        } else if time {
+        } else if surgeon {
             Reason::NoBed
+        } else if time {
+            Reason::NoSurgeonTime
         } else {
             Reason::NoTheatreTime
         }

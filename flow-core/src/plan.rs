@@ -152,6 +152,9 @@ pub enum Reason {
     OutsideHorizon,
     /// Capacity went to more urgent or longer-waiting cases.
     LowerPriority,
+    /// Extension: sessions had room but its surgeon had no operating minutes left on
+    /// those days (hard constraint 7).
+    NoSurgeonTime,
 }
 
 impl Reason {
@@ -163,6 +166,7 @@ impl Reason {
             Reason::NotEligible => "not_eligible",
             Reason::OutsideHorizon => "outside_horizon",
             Reason::LowerPriority => "lower_priority",
+            Reason::NoSurgeonTime => "no_surgeon_time",
         }
     }
 }

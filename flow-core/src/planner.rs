@@ -5,10 +5,11 @@
 //! - [`Strategy::Optimise`] (default), the decomposition documented in [`crate::model`]:
 //!   1. the aggregate MIP ([`crate::model::aggregate`]) decides the specialty of every
 //!      flexible session and the emergency reserve inside elective sessions;
-//!   2. cases are booked on the exact [`Ledger`]: cases due inside the horizon in
-//!      earliest-deadline-first order into the latest session that fits on or before
-//!      their due date (measured best, see `DUE_CHOICE`), then overdue cases
-//!      treat-in-turn (priority, then longest wait) into the earliest that fits;
+//!   2. cases are booked on the exact [`Ledger`]: cases due inside the horizon by a
+//!      day-by-day sweep, the case due soonest first among those released (see
+//!      `sweep`: every release window respected), then each moved as late as its
+//!      window allows (`shift_late`), then overdue cases treat-in-turn (priority,
+//!      then longest wait) into the earliest session that fits;
 //!   3. repair: each due case still unbooked may evict less valuable bookings from a
 //!      session that would fit it, which are then re-placed elsewhere if possible —
 //!      committed only when the plan's value rises;
@@ -249,7 +250,7 @@ fn optimise(scenario: &Scenario, options: &PlanOptions, solve: &SolveOptions) ->
     }
     let frozen = load_previous(&mut ledger, options);
     ensure_reserve(&mut ledger, &frozen);
-    book(&mut ledger, &frozen);
+    book(&mut ledger, &frozen, solve);
     info.objective = 0.0;
     finish(&ledger, info)
 }
@@ -490,7 +491,34 @@ fn compatible_slots(ledger: &Ledger<'_>) -> Vec<Vec<usize>> {
 }
 
 /// Stage 2 to 4: booking, repair, and filling what is left.
-fn book(ledger: &mut Ledger<'_>, frozen: &[bool]) {
+fn book(ledger: &mut Ledger<'_>, frozen: &[bool], solve: &SolveOptions) {
+    let before = ledger.clone();
+    book_with(ledger, frozen, None);
+    let left = late_due(ledger);
+    if (1..=EXACT_DUE_MAX_BREACHES).contains(&left) {
+        let mut other = before;
+        if book_with(&mut other, frozen, Some(solve)) {
+            let (a, b) = (late_due(&other), late_due(ledger));
+            if a < b || a == b && model::ledger_score(&other) > model::ledger_score(ledger) {
+                *ledger = other;
+            }
+        }
+    }
+}
+
+/// Due cases inside the horizon not booked on or before their due date.
+fn late_due(ledger: &Ledger<'_>) -> usize {
+    (0..ledger.scenario.waiting_list.len())
+        .filter(|&c| match tier(ledger.scenario, c) {
+            Tier::Due(d) => ledger.booking(c).is_none_or(|s| ledger.slots[s].day > d),
+            _ => false,
+        })
+        .count()
+}
+
+/// Stage 2 to 4 once: with `exact`, the due cases are first booked by the exact
+/// assignment (when it is small enough; returns whether it ran).
+fn book_with(ledger: &mut Ledger<'_>, frozen: &[bool], exact: Option<&SolveOptions>) -> bool {
     let scenario = ledger.scenario;
     let compat = compatible_slots(ledger);
     let n = scenario.waiting_list.len();
@@ -530,13 +558,17 @@ fn book(ledger: &mut Ledger<'_>, frozen: &[bool]) {
         (first <= last).then_some((first, last))
     };
 
-    // Due cases by deadline into the latest session that meets it, then the overdue
-    // backlog in turn into the earliest.
+    // Due cases day by day, the one due soonest first among those released (every
+    // window respected), then pushed as late as their windows allow so the early
+    // sessions go to whoever needs them; then the overdue backlog in turn into the
+    // earliest session.
+    let on_time = |l: &Ledger<'_>, c: usize| window(l, c, true);
+    let exact = exact.is_some_and(|solve| book_due_exactly(ledger, &due, &on_time, solve));
     let in_turn = |ledger: &mut Ledger<'_>| {
-        for &c in &due {
-            if let Some(w) = window(ledger, c, true) {
-                place(ledger, &compat, c, w, DUE_CHOICE);
-            }
+        sweep(ledger, &compat, &due, &on_time);
+        if !exact {
+            shift_late(ledger, &compat, &due, frozen, &on_time);
+            sweep(ledger, &compat, &due, &on_time);
         }
         for &c in &overdue {
             if let Some(w) = window(ledger, c, false) {
@@ -545,14 +577,9 @@ fn book(ledger: &mut Ledger<'_>, frozen: &[bool]) {
         }
     };
     in_turn(ledger);
-    repair(
-        ledger,
-        &compat,
-        &due,
-        frozen,
-        &|l, c| window(l, c, true),
-        &|l, c| window(l, c, matches!(tiers[c], Tier::Due(_))),
-    );
+    let keep_value = |l: &Ledger<'_>, c: usize| window(l, c, matches!(tiers[c], Tier::Due(_)));
+    relocate(ledger, &compat, &due, frozen, &on_time, &keep_value);
+    repair(ledger, &compat, &due, frozen, &on_time, &keep_value);
     // Open flexible sessions the aggregate gave away and nobody used.
     for s in 0..ledger.slots.len() {
         if ledger.slots[s].fixed.is_none() && ledger.slots[s].cases.is_empty() {
@@ -568,6 +595,61 @@ fn book(ledger: &mut Ledger<'_>, frozen: &[bool]) {
             place(ledger, &compat, c, w, Choice::Earliest);
         }
     }
+    exact
+}
+
+/// Largest due-case assignment (case × session pairs) the planner solves exactly
+/// ([`model::booking`]). IHTC-2024 instances have up to ~16,000 pairs, generated
+/// medium trusts ~2,000 (consultants and the aggregate's specialties prune them).
+const EXACT_DUE_MAX_PAIRS: usize = 15_000;
+
+/// The exact assignment is tried only when the heuristic booking leaves between one
+/// and this many due cases late: it closes the last few breaches of an interlocked
+/// instance (IHTC-2024 i16: four, all avoidable), while where dozens are late the
+/// capacity itself is short and proving the assignment optimal costs seconds for
+/// nothing (generated medium trusts: 30–40 late, 1–2 s, no breach fewer).
+const EXACT_DUE_MAX_BREACHES: usize = 10;
+
+/// Seconds the exact due-case assignment may take (less when the plan's own limit is
+/// shorter); on the limit its best assignment so far is used and the sweep books
+/// whatever it left.
+const EXACT_DUE_SECONDS: f64 = 5.0;
+
+/// Books the due cases by the exact assignment when it is small enough; returns
+/// whether it ran (the sweep then only books what it could not). [`book`] keeps this
+/// booking only when it leaves fewer due cases late than the heuristic's (or as few,
+/// with more value).
+fn book_due_exactly(
+    ledger: &mut Ledger<'_>,
+    due: &[usize],
+    on_time: Window<'_>,
+    solve: &SolveOptions,
+) -> bool {
+    let windows: Vec<model::booking::Window> = due
+        .iter()
+        .filter(|&&c| ledger.booking(c).is_none())
+        .filter_map(|&c| on_time(ledger, c).map(|(lo, hi)| (c, lo, hi)))
+        .collect();
+    let options = SolveOptions {
+        time_limit: Some(
+            solve
+                .time_limit
+                .map_or(EXACT_DUE_SECONDS, |t| t.min(EXACT_DUE_SECONDS)),
+        ),
+        mip_gap: 0.0,
+        ..*solve
+    };
+    let Some(chosen) = model::booking::book_due(ledger, &windows, EXACT_DUE_MAX_PAIRS, &options)
+    else {
+        return false;
+    };
+    for (c, s) in chosen.bookings {
+        if model::booking::is_open(&ledger.slots[s]) {
+            ledger.set_specialty(s, None);
+        }
+        ledger.try_book(c, s);
+    }
+    true
 }
 
 /// Which of the sessions that fit a case it goes into.
@@ -578,17 +660,87 @@ enum Choice {
     /// The last in date order (leaves early sessions to others).
     Latest,
     /// The one left with the fewest free minutes (tightest packing), earliest on ties.
-    /// Kept to re-run the measurement documented at `DUE_CHOICE`.
-    #[allow(dead_code)]
     BestFit,
 }
 
-/// How cases due inside the horizon choose among the sessions of their window.
-/// Measured on generated medium seeds 1–5 (avoidable breaches / overdue booked):
-/// latest 131 / 2,072, best fit 133 / 2,086, earliest 134 / 2,083 — latest-feasible
-/// wins on the first criterion: it leaves the early sessions to cases due sooner
-/// that are found later by the repair and fill passes, and to overdue cases.
-const DUE_CHOICE: Choice = Choice::Latest;
+/// Books the unbooked cases of `due` (earliest deadline first) on the earliest day
+/// of their windows, sweeping the horizon day by day: on each day, the cases
+/// released by then go in order of deadline into that day's sessions, tightest fit
+/// first.
+///
+/// This is Jackson's earliest-due-date rule with release dates, and why booking
+/// respects every window: placing each case in turn into the *latest* session that
+/// meets its deadline (what booking did before) lets a case with an early release
+/// take the last sessions a later-released case needed, although it could have gone
+/// earlier (IHTC-2024 i03: p20 released on the 14th took the 16th from p41, released
+/// and due on the 16th, a breach no schedule needs). For cases of one length on
+/// one session a day the sweep books every case that any schedule can (Glover's
+/// rule for convex bipartite matching); with lengths, beds and surgeons it is a
+/// heuristic, which the late shift, the repair and the fill passes complete.
+fn sweep(ledger: &mut Ledger<'_>, compat: &[Vec<usize>], due: &[usize], on_time: Window<'_>) {
+    let mut open: Vec<(usize, u32, u32)> = due
+        .iter()
+        .filter(|&&c| ledger.booking(c).is_none())
+        .filter_map(|&c| on_time(ledger, c).map(|(lo, hi)| (c, lo, hi)))
+        .collect();
+    let Some(first) = open.iter().map(|&(_, lo, _)| lo).min() else {
+        return;
+    };
+    let last = open.iter().map(|&(_, _, hi)| hi).max().unwrap_or(first);
+    for day in first..=last {
+        open.retain(|&(c, lo, hi)| {
+            if day < lo {
+                return true;
+            }
+            !place(ledger, compat, c, (day, day), Choice::BestFit) && day < hi
+        });
+        if open.is_empty() {
+            break;
+        }
+    }
+}
+
+/// Moves each booked, movable case of `due` (latest deadline first) into the latest
+/// session of its window that already has its specialty and still fits it, so the
+/// early sessions are free for cases that can only go early (overdue ones, due ones
+/// the sweep could not place). A move never unbooks another case, and a case that
+/// finds no later session stays where it is, so nothing booked on time is lost.
+fn shift_late(
+    ledger: &mut Ledger<'_>,
+    compat: &[Vec<usize>],
+    due: &[usize],
+    frozen: &[bool],
+    on_time: Window<'_>,
+) {
+    for &c in due.iter().rev() {
+        let Some(from) = ledger.booking(c) else {
+            continue;
+        };
+        let day = ledger.slots[from].day;
+        let Some((_, hi)) = on_time(ledger, c) else {
+            continue;
+        };
+        if day >= hi || frozen.get(c).copied().unwrap_or(false) {
+            continue;
+        }
+        let Some(slots) = ledger.case_specialty(c).and_then(|k| compat.get(k)) else {
+            continue;
+        };
+        let start = slots.partition_point(|&s| ledger.slots[s].day <= day);
+        let end = slots.partition_point(|&s| ledger.slots[s].day <= hi);
+        let later: Vec<usize> = slots[start..end]
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&s| ledger.slots[s].specialty.is_some())
+            .collect();
+        ledger.unbook(c, false);
+        if !later.into_iter().any(|s| ledger.try_book(c, s)) {
+            // Its own minutes and beds were just freed: it fits again.
+            ledger.try_book(c, from);
+        }
+    }
+}
 
 /// Books case `c` into a session of its window: sessions already given its
 /// specialty first, then open flexible ones. Returns whether it was booked.
@@ -653,6 +805,140 @@ fn place(
 }
 
 type Window<'f> = &'f dyn Fn(&Ledger<'_>, usize) -> Option<(u32, u32)>;
+
+/// Most bookings tried as a move for one unbooked case on one day: bounds the
+/// relocation at trust scale, where a full ward makes every stay a candidate.
+const MOVES_PER_DAY: usize = 48;
+
+/// Stage 3a: for each due case still unbooked, make room on a day of its window by
+/// moving one booking that competes with it there — a case in that day's sessions
+/// of its specialty (theatre minutes), a case of the same surgeon that day (surgeon
+/// minutes), or a case in a bed of its pools on one of its nights (beds) — to
+/// another session where that booking keeps its value (a due case on time, any
+/// other inside the horizon). A move is kept only when both cases end up booked, so
+/// the plan's value only rises. Frozen bookings never move.
+fn relocate(
+    ledger: &mut Ledger<'_>,
+    compat: &[Vec<usize>],
+    due: &[usize],
+    frozen: &[bool],
+    on_time: Window<'_>,
+    keep_value: Window<'_>,
+) {
+    let longest = (0..ledger.scenario.waiting_list.len())
+        .map(|c| ledger.case(c).total_nights())
+        .max()
+        .unwrap_or(0);
+    for &c in due {
+        if ledger.booking(c).is_some() {
+            continue;
+        }
+        let Some((lo, hi)) = on_time(ledger, c) else {
+            continue;
+        };
+        'days: for day in lo..=hi {
+            for e in competitors(ledger, compat, c, day, longest) {
+                if frozen.get(e).copied().unwrap_or(false) {
+                    continue;
+                }
+                let (Some(from), Some(w)) = (ledger.booking(e), keep_value(ledger, e)) else {
+                    continue;
+                };
+                ledger.unbook(e, false);
+                if place(ledger, compat, c, (day, day), Choice::BestFit) {
+                    if place(ledger, compat, e, w, Choice::Earliest) {
+                        break 'days;
+                    }
+                    ledger.unbook(c, false);
+                }
+                // Its own minutes, surgeon time and beds were just freed.
+                ledger.try_book(e, from);
+            }
+        }
+    }
+}
+
+/// Booked cases that compete with unbooked case `c` on `day` (see [`relocate`]),
+/// latest-deadline first (the most room to move), at most [`MOVES_PER_DAY`].
+/// `longest` is the longest stay on the list, in nights.
+fn competitors(
+    ledger: &Ledger<'_>,
+    compat: &[Vec<usize>],
+    c: usize,
+    day: u32,
+    longest: u32,
+) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let Some(slots) = ledger.case_specialty(c).and_then(|k| compat.get(k)) else {
+        return out;
+    };
+    let surgeon = ledger.case_surgeon(c);
+    let sites = ledger.case_sites(c);
+    // Theatre minutes: the day's sessions of its specialty.
+    let start = slots.partition_point(|&s| ledger.slots[s].day < day);
+    let end = slots.partition_point(|&s| ledger.slots[s].day <= day);
+    for &s in &slots[start..end] {
+        if sites.contains(&ledger.slots[s].site) {
+            out.extend(ledger.slots[s].cases.iter().copied());
+        }
+    }
+    // Surgeon minutes and beds: every session that day or whose stays reach its nights.
+    let nights = sites
+        .iter()
+        .filter_map(|&site| ledger.stay_pools(c, site).map(|p| (site, p)))
+        .collect::<Vec<_>>();
+    let own = nights.iter().map(|(_, p)| p.len()).max().unwrap_or(0) as u32;
+    let blocked: Vec<(usize, u32)> = nights
+        .iter()
+        .flat_map(|&(_, pools)| {
+            pools
+                .iter()
+                .enumerate()
+                .map(|(i, &pool)| (pool, day + i as u32))
+                .filter(|&(pool, night)| {
+                    night < ledger.scenario.horizon_days && ledger.room(pool, night) < 1
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if surgeon.is_some() || !blocked.is_empty() {
+        let from = if blocked.is_empty() {
+            day
+        } else {
+            day.saturating_sub(longest)
+        };
+        let to = if blocked.is_empty() { day } else { day + own };
+        let first = ledger.slots.partition_point(|s| s.day < from);
+        for slot in &ledger.slots[first..] {
+            if slot.day > to {
+                break;
+            }
+            for &e in &slot.cases {
+                let same_surgeon =
+                    slot.day == day && surgeon.is_some() && ledger.case_surgeon(e) == surgeon;
+                let in_bed = !blocked.is_empty()
+                    && ledger.stay_pools(e, slot.site).is_some_and(|pools| {
+                        pools
+                            .iter()
+                            .enumerate()
+                            .any(|(i, &pool)| blocked.contains(&(pool, slot.day + i as u32)))
+                    });
+                if same_surgeon || in_bed {
+                    out.push(e);
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    let deadline = |e: usize| match tier(ledger.scenario, e) {
+        Tier::Due(d) => d,
+        _ => u32::MAX,
+    };
+    out.sort_by_key(|&e| (std::cmp::Reverse(deadline(e)), e));
+    out.truncate(MOVES_PER_DAY);
+    out
+}
 
 /// Stage 3: for each unbooked due case, evict less valuable bookings from a session
 /// of its window that would then fit it, re-place the evicted elsewhere, and keep
@@ -962,6 +1248,82 @@ mod tests {
         }
         let c = again.changes.unwrap();
         assert!(c.kept > 0);
+    }
+
+    /// One theatre, three 360-minute lists, no emergencies: `a` (300 min, free from
+    /// day 0) and `b` (120 min, free only on day 2) are both due on day 2. Booking
+    /// `a` in the latest list that meets its date, as booking once did, leaves `b`
+    /// no room on the only day it may come in; the sweep puts `a` early.
+    fn window_trap() -> Scenario {
+        let text = r#"{
+          "schema": "flow.scenario/1", "name": "window-trap", "start": "2026-12-14",
+          "horizon_days": 3,
+          "policy": { "theatre_utilisation_cap": 1.0, "emergency_bed_quantile": 0.9,
+                      "emergency_theatre_quantile": 0.9 },
+          "sites": [{ "id": "h", "name": "H" }],
+          "specialties": ["gen"],
+          "wards": [{ "id": "w", "site": "h", "kind": "surgical", "beds": 4 }],
+          "theatres": [{ "id": "t", "site": "h", "emergency": false, "sessions": [
+            { "date": "2026-12-14", "period": "am", "minutes": 360, "specialty": null },
+            { "date": "2026-12-15", "period": "am", "minutes": 360, "specialty": null },
+            { "date": "2026-12-16", "period": "am", "minutes": 360, "specialty": null }]}],
+          "waiting_list": [
+            { "id": "a", "specialty": "gen", "priority": "P2", "listed": "2026-12-01",
+              "duration_min": 300, "earliest": "2026-12-14", "due": "2026-12-16" },
+            { "id": "b", "specialty": "gen", "priority": "P2", "listed": "2026-12-01",
+              "duration_min": 120, "earliest": "2026-12-16", "due": "2026-12-16" }],
+          "emergency": {}
+        }"#;
+        crate::validate::parse_scenario(text).unwrap()
+    }
+
+    #[test]
+    fn booking_respects_every_release_window() {
+        let s = window_trap();
+        for strategy in [Strategy::Optimise, Strategy::Greedy] {
+            let p = plan(&s, &PlanOptions::with_strategy(strategy)).unwrap();
+            let report = check(&s, &p);
+            assert!(report.is_ok(), "{strategy:?}: {:#?}", report.violations);
+            if strategy == Strategy::Optimise {
+                assert_eq!(report.kpis.avoidable_breaches, 0, "{:#?}", p.sessions);
+            }
+        }
+    }
+
+    /// Surgeons' job plans bind booking: a surgeon with 200 minutes on one day and
+    /// none on the others operates one of two 150-minute cases, whatever the lists.
+    #[test]
+    fn a_surgeons_day_is_never_overbooked() {
+        let mut s = window_trap();
+        s.surgeons = vec![crate::scenario::Surgeon {
+            id: "sg".into(),
+            name: "Surgeon".into(),
+            days: vec![crate::scenario::SurgeonDay {
+                date: s.date(1),
+                minutes: 200,
+            }],
+        }];
+        for case in &mut s.waiting_list {
+            case.duration_min = 150;
+            case.earliest = s.start;
+            case.surgeon = Some("sg".into());
+        }
+        assert!(crate::validate::validate_scenario(&s).is_empty());
+        for strategy in [Strategy::Optimise, Strategy::Greedy, Strategy::Exact] {
+            let p = plan(&s, &PlanOptions::with_strategy(strategy)).unwrap();
+            assert_ok(&s, &p);
+            let booked: Vec<_> = p.sessions.iter().filter(|x| !x.cases.is_empty()).collect();
+            assert_eq!(booked.len(), 1, "{strategy:?}");
+            assert_eq!(booked[0].date, s.date(1));
+            assert_eq!(booked[0].cases.len(), 1);
+            assert!(
+                p.unscheduled
+                    .iter()
+                    .all(|u| u.reason == crate::plan::Reason::NoSurgeonTime),
+                "{:?}",
+                p.unscheduled
+            );
+        }
     }
 
     #[derive(Debug, Clone, Copy)]

@@ -1706,6 +1706,48 @@ mod tests {
     }
 
     #[test]
+    fn surgeons_are_checked_by_field() {
+        let errors = problems_after(|v| {
+            v["surgeons"] = json!([
+                { "id": "sg-1", "name": "A", "days": [
+                    { "date": "2026-12-07", "minutes": 480 },
+                    { "date": "2026-12-07", "minutes": 240 },
+                    { "date": "2027-03-01", "minutes": 240 }
+                ]},
+                { "id": "sg-1", "name": "Again", "days": [] },
+                { "id": "sg-2", "days": [{ "date": "2026-12-08", "minutes": -5 }] }
+            ]);
+            v["waiting_list"][0]["surgeon"] = json!("sg-9");
+            v["waiting_list"][1]["surgeon"] = json!("sg-1");
+            v["waiting_list"][2]["surgeon"] = Value::Null;
+        });
+        assert_problem(
+            &errors,
+            "surgeons[0].days[1].date",
+            "duplicate day: surgeon \"sg-1\" already lists 2026-12-07",
+        );
+        assert_problem(&errors, "surgeons[0].days[2].date", "outside the horizon");
+        assert_problem(
+            &errors,
+            "surgeons[1].id",
+            "duplicate surgeon id \"sg-1\" (first at surgeons[0].id)",
+        );
+        assert_problem(&errors, "surgeons[2].days[0].minutes", "");
+        assert_problem(
+            &errors,
+            "waiting_list[0].surgeon",
+            "unknown surgeon \"sg-9\"",
+        );
+        assert!(
+            !errors
+                .iter()
+                .any(|e| e.path.starts_with("waiting_list[1]")
+                    || e.path.starts_with("waiting_list[2]")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
     fn duplicate_ids() {
         let errors = problems_after(|v| {
             v["sites"]

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use flow_core::generate::{GenerateOptions, Size};
+use flow_core::generate::{GenerateOptions, Profile, Size};
 use flow_core::simulate::{SimOptions, Simulator, policy};
 use flow_core::{Plan, Scenario, check, validate};
 
@@ -58,6 +58,11 @@ enum Command {
         /// First day of the horizon (YYYY-MM-DD).
         #[arg(long, default_value = "2026-12-07")]
         start: chrono::NaiveDate,
+        /// Waiting-list profile: `standard` (the published NHS mix, most cases available
+        /// from the start) or `tight` (about twice as many cases due inside the horizon,
+        /// half of them available only some days after the start).
+        #[arg(long, value_enum, default_value = "standard")]
+        profile: ProfileArg,
         /// Where to write the scenario (`-` for standard output).
         #[arg(short, long, default_value = "-")]
         output: String,
@@ -315,6 +320,21 @@ impl From<SizeArg> for Size {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    Standard,
+    Tight,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Standard => Profile::Standard,
+            ProfileArg::Tight => Profile::Tight,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum StrategyArg {
     /// Aggregate MIP for sessions and reserve, then exact booking and repair.
     Optimise,
@@ -429,12 +449,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             size,
             seed,
             start,
+            profile,
             output,
         } => {
             let scenario = flow_core::generate::generate(&GenerateOptions {
                 size: size.into(),
                 seed,
                 start,
+                profile: profile.into(),
             });
             io::write_json(&output, &scenario)?;
             Ok(())

@@ -11,8 +11,10 @@
 //! 2. The planner ([`crate::planner`]) then books individual cases against the exact
 //!    [`crate::ledger::Ledger`] in deadline order and repairs what is left.
 //!
-//! [`exact`] is the full case-level MIP, used on small instances to measure how far
-//! the decomposition is from the optimum. [`backend`] runs either model on the
+//! [`booking`] is the exact assignment of the due cases on the ledger the aggregate
+//! leaves, which the planner solves instead of its booking heuristics when it is
+//! small (benchmark-sized instances). [`exact`] is the full case-level MIP, used on
+//! small instances to measure how far the decomposition is from the optimum. [`backend`] runs either model on the
 //! good_lp backend the crate was built with.
 //!
 //! ## The objective, shared by all models and by [`score`]
@@ -31,6 +33,7 @@
 
 pub mod aggregate;
 pub mod backend;
+pub mod booking;
 pub mod exact;
 
 use good_lp::{Constraint, Expression, ProblemVariables, Variable, VariableDefinition};
