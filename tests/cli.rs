@@ -187,3 +187,162 @@ fn every_subcommand_has_help() {
         assert!(text(&out).0.contains("Usage"), "{sub} --help");
     }
 }
+
+/// The IHTC-2024 instance i03, as published by the competition, from the shared
+/// benchmarks beside the repository (`../shared/benchmarks/ihtc2024/`).
+const IHTC_I03: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/benchmarks/ihtc2024/instances/i03.json"
+);
+
+#[test]
+fn import_ihtc_gives_a_valid_scenario_that_plans_and_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("i03.scenario.json");
+    let out_path = out_path.to_str().unwrap();
+    let import = flowd(&["import", "ihtc", IHTC_I03, "-o", out_path], b"");
+    assert!(import.status.success(), "{}", text(&import).1);
+    assert!(text(&import).1.contains("45 cases"), "{}", text(&import).1);
+    let validate = flowd(&["--strict", "validate", out_path], b"");
+    assert_eq!(validate.status.code(), Some(0), "{}", text(&validate).1);
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(out_path).unwrap()).unwrap();
+    assert_eq!(s["name"], "ihtc-i03");
+    assert_eq!(s["surgeons"][0]["id"], "s0");
+    assert_eq!(s["waiting_list"][1]["due"], "2026-12-20");
+
+    // Another start, to standard output.
+    let stdout = flowd(&["import", "ihtc", IHTC_I03, "--start", "2027-01-04"], b"");
+    let s: Value = serde_json::from_slice(&stdout.stdout).unwrap();
+    assert_eq!(s["start"], "2027-01-04");
+
+    // The plan of the import passes the checker, surgeons' minutes included.
+    let plan_path = dir.path().join("plan.json");
+    let plan_path = plan_path.to_str().unwrap();
+    let plan = flowd(&["plan", out_path, "-o", plan_path], b"");
+    assert!(plan.status.success(), "{}", text(&plan).1);
+    let check = flowd(&["check", out_path, plan_path], b"");
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check).0);
+}
+
+#[test]
+fn import_ihtc_names_the_bad_field() {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(IHTC_I03).unwrap()).unwrap();
+    v["patients"][3]["surgeon_id"] = Value::from("s9");
+    let out = flowd(&["import", "ihtc", "-"], v.to_string().as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out)
+            .1
+            .contains("patients[3].surgeon_id: unknown surgeon \"s9\""),
+        "{}",
+        text(&out).1
+    );
+    assert!(out.stdout.is_empty());
+    let out = flowd(&["import", "ihtc", "-"], b"[1, 2");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("line 1"), "{}", text(&out).1);
+}
+
+#[test]
+fn check_and_simulate_judge_plans_from_other_tools() {
+    let s = scenario(Size::Tiny, 3);
+    let (dir, path) = scenario_file(&s);
+    let mut plan = serde_json::to_value(flow_core::greedy::plan(&s)).unwrap();
+    plan["solver"]["objective"] = Value::Null;
+    plan["solver"]["gap"] = Value::Null;
+    for session in plan["sessions"].as_array_mut().unwrap() {
+        let minutes = session["minutes"].as_u64().unwrap();
+        session["minutes"] = Value::from(minutes as f64);
+    }
+    let plan_path = dir.path().join("theirs.json");
+    let text_out = plan.to_string();
+    assert!(text_out.contains(".0,"), "{text_out}");
+    std::fs::write(&plan_path, &text_out).unwrap();
+    let plan_path = plan_path.to_str().unwrap();
+    let check = flowd(&["check", &path, plan_path], b"");
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check).1);
+    let sim = flowd(&["simulate", &path, plan_path, "--runs", "3"], b"");
+    assert_eq!(sim.status.code(), Some(0), "{}", text(&sim).1);
+
+    // A fractional minute is an error naming the field.
+    plan["sessions"][0]["minutes"] = Value::from(240.5);
+    std::fs::write(plan_path, plan.to_string()).unwrap();
+    let check = flowd(&["check", &path, plan_path], b"");
+    assert_eq!(check.status.code(), Some(2));
+    assert!(
+        text(&check)
+            .1
+            .contains("sessions[0].minutes: expected integer, found 240.5"),
+        "{}",
+        text(&check).1
+    );
+}
+
+#[test]
+fn unknown_fields_are_warnings_or_with_strict_errors() {
+    let s = scenario(Size::Tiny, 5);
+    let mut v = serde_json::to_value(&s).unwrap();
+    v["wards"][0]["closurez"] = serde_json::json!([]);
+    v["policy"]["emergency_bed_quantil"] = Value::from(0.5);
+    v["x-owner"] = Value::from("analytics");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let path = path.to_str().unwrap();
+    let closurez = "wards[0].closurez: unknown field (did you mean closures?)";
+    let quantil =
+        "policy.emergency_bed_quantil: unknown field (did you mean emergency_bed_quantile?)";
+
+    let out = flowd(&["validate", path], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains(closurez) && stderr.contains(quantil),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("x-owner"), "{stderr}");
+
+    let out = flowd(&["validate", "--strict", path], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains(closurez), "{}", text(&out).1);
+
+    let out = flowd(&["validate", "--json", path], b"");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["warnings"].as_array().unwrap().len(), 2);
+    let out = flowd(&["--strict", "validate", "--json", path], b"");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"][1]["path"], "wards[0].closurez");
+
+    let out = flowd(&["plan", "--strict", "--strategy", "greedy", path], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let plan_out = flowd(&["plan", "--strategy", "greedy", path], b"");
+    assert_eq!(plan_out.status.code(), Some(0));
+    assert!(text(&plan_out).1.contains(closurez));
+
+    // Plans too.
+    let mut plan: Value = serde_json::from_slice(&plan_out.stdout).unwrap();
+    plan["solver"]["secs"] = Value::from(1);
+    let plan_path = dir.path().join("plan.json");
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+    let (_keep, scenario_path) = scenario_file(&s);
+    let out = flowd(&["check", &scenario_path, plan_path.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out).1.contains("solver.secs: unknown field"),
+        "{}",
+        text(&out).1
+    );
+    let out = flowd(
+        &[
+            "check",
+            "--strict",
+            &scenario_path,
+            plan_path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

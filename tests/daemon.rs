@@ -372,3 +372,69 @@ fn openapi_health_token_and_config_file() {
         text(&out).1
     );
 }
+
+#[test]
+fn unknown_fields_warn_or_with_strict_are_refused() {
+    let s = scenario(Size::Tiny, 13);
+    let (dir, path) = scenario_file(&s);
+    let typo = json!({"id": "t-1", "at": "2026-12-07T09:00:00Z", "type": "discharge",
+                      "patient": s.inpatients[0].id, "pationt": "p"});
+
+    // By default: stored, with a warning naming the field.
+    let d = Daemon::start(&path, &dir.path().join("data"), &[]);
+    d.wait_ready();
+    let mut http = d.http();
+    let r = http.post("/v1/events", &typo).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["accepted"], 1);
+    assert_eq!(v["warnings"][0]["path"], "pationt");
+    assert!(
+        v["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean patient?"),
+        "{v}"
+    );
+    assert_eq!(d.terminate().code(), Some(0));
+
+    // With --strict: 400 naming the field, nothing stored.
+    let d = Daemon::start(&path, &dir.path().join("strict"), &["--strict"]);
+    d.wait_ready();
+    let mut http = d.http();
+    let r = http.post("/v1/events", &typo).unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["path"], "pationt");
+    assert!(audit_trail(&mut http).is_empty());
+    let mut good = typo.clone();
+    good.as_object_mut().unwrap().remove("pationt");
+    assert_eq!(http.post("/v1/events", &good).unwrap().status, 200);
+    assert_eq!(d.terminate().code(), Some(0));
+
+    // A scenario with a misspelt field: the strict daemon does not start.
+    let mut value = serde_json::to_value(&s).unwrap();
+    value["wards"][0]["closurez"] = json!([]);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, value.to_string()).unwrap();
+    let out = flowd(
+        &[
+            "serve",
+            "--strict",
+            "--scenario",
+            bad.to_str().unwrap(),
+            "--data-dir",
+            dir.path().join("bad-data").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out)
+            .1
+            .contains("wards[0].closurez: unknown field (did you mean closures?)"),
+        "{}",
+        text(&out).1
+    );
+}

@@ -13,6 +13,8 @@ mod dashboard;
 mod crash;
 // `flowd serve` end to end over HTTP.
 mod daemon;
+// The planner on the IHTC-2024 instances (../shared/benchmarks): no avoidable breach.
+mod ihtc;
 // HL7 v2 ADT over MLLP: corpus via python-hl7's mllp_send, framing, kill -9, throughput.
 mod hl7;
 // One writer per trust on PostgreSQL: fencing and failover.

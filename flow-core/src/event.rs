@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::error::{FieldError, FieldErrors};
 use crate::scenario::{Case, Scenario};
+use crate::validate::Parsed;
 
 /// Longest accepted event id, patient id or case id, in bytes.
 pub const MAX_ID_LEN: usize = 200;
@@ -522,18 +523,38 @@ fn id_field(errors: &mut Vec<FieldError>, path: &str, id: &str) {
 ///
 /// Returns every problem found, each at its field path relative to the event
 /// (`ward`, `case.stay[0].kind`); callers reading an array prefix `[i].`.
+///
+/// Fields the event's type does not know are ignored; [`parse_event_with_warnings`]
+/// also names them.
 pub fn parse_event(value: &Value, catalog: &Catalog) -> Result<Event, FieldErrors> {
-    let event = read_event(value).map_err(|e| FieldErrors(vec![e]))?;
+    parse_event_with_warnings(value, catalog).map(|parsed| parsed.value)
+}
+
+/// [`parse_event`], also naming every field the event's type does not know
+/// (`pationt: unknown field (did you mean patient?)`), as
+/// [`crate::validate::parse_scenario_with_warnings`] does for scenarios.
+pub fn parse_event_with_warnings(
+    value: &Value,
+    catalog: &Catalog,
+) -> Result<Parsed<Event>, FieldErrors> {
+    // Whole numbers written as `120.0` read as integers, as in scenarios and plans.
+    let mut value = value.clone();
+    crate::validate::whole_numbers_as_integers(&mut value);
+    let mut unknown = Vec::new();
+    let event = read_event(&value, &mut unknown).map_err(|e| FieldErrors(vec![e]))?;
     let errors = catalog.check(&event);
     if errors.is_empty() {
-        Ok(event)
+        Ok(Parsed {
+            value: event,
+            unknown_fields: unknown,
+        })
     } else {
         Err(FieldErrors(errors))
     }
 }
 
-/// Reads the typed event, without the catalog checks.
-fn read_event(value: &Value) -> Result<Event, FieldError> {
+/// Reads the typed event, without the catalog checks, noting its unknown fields.
+fn read_event(value: &Value, unknown: &mut Vec<FieldError>) -> Result<Event, FieldError> {
     let Some(object) = value.as_object() else {
         return Err(FieldError::new("", "an event must be a JSON object"));
     };
@@ -553,23 +574,23 @@ fn read_event(value: &Value) -> Result<Event, FieldError> {
         None => return Err(FieldError::new("at", "missing (RFC 3339 timestamp)")),
     };
     let kind = match object.get("type").and_then(Value::as_str) {
-        Some("admit") => EventKind::Admit(payload(value)?),
-        Some("discharge") => EventKind::Discharge(payload(value)?),
-        Some("transfer") => EventKind::Transfer(payload(value)?),
-        Some("trauma_arrival") => EventKind::TraumaArrival(payload(value)?),
-        Some("case_done") => EventKind::CaseDone(payload(value)?),
-        Some("case_cancelled") => EventKind::CaseCancelled(payload(value)?),
-        Some("ward_beds") => EventKind::WardBeds(payload(value)?),
-        Some("listed") => EventKind::Listed(payload(value)?),
-        Some("delisted") => EventKind::Delisted(payload(value)?),
-        Some("pre_admit") => EventKind::PreAdmit(payload(value)?),
-        Some("pre_admit_cancelled") => EventKind::PreAdmitCancelled(payload(value)?),
-        Some("update") => EventKind::Update(payload(value)?),
-        Some("admit_cancelled") => EventKind::AdmitCancelled(payload(value)?),
-        Some("transfer_cancelled") => EventKind::TransferCancelled(payload(value)?),
-        Some("discharge_cancelled") => EventKind::DischargeCancelled(payload(value)?),
-        Some("swap") => EventKind::Swap(payload(value)?),
-        Some("opel_declared") => EventKind::OpelDeclared(payload(value)?),
+        Some("admit") => EventKind::Admit(payload(value, unknown)?),
+        Some("discharge") => EventKind::Discharge(payload(value, unknown)?),
+        Some("transfer") => EventKind::Transfer(payload(value, unknown)?),
+        Some("trauma_arrival") => EventKind::TraumaArrival(payload(value, unknown)?),
+        Some("case_done") => EventKind::CaseDone(payload(value, unknown)?),
+        Some("case_cancelled") => EventKind::CaseCancelled(payload(value, unknown)?),
+        Some("ward_beds") => EventKind::WardBeds(payload(value, unknown)?),
+        Some("listed") => EventKind::Listed(payload(value, unknown)?),
+        Some("delisted") => EventKind::Delisted(payload(value, unknown)?),
+        Some("pre_admit") => EventKind::PreAdmit(payload(value, unknown)?),
+        Some("pre_admit_cancelled") => EventKind::PreAdmitCancelled(payload(value, unknown)?),
+        Some("update") => EventKind::Update(payload(value, unknown)?),
+        Some("admit_cancelled") => EventKind::AdmitCancelled(payload(value, unknown)?),
+        Some("transfer_cancelled") => EventKind::TransferCancelled(payload(value, unknown)?),
+        Some("discharge_cancelled") => EventKind::DischargeCancelled(payload(value, unknown)?),
+        Some("swap") => EventKind::Swap(payload(value, unknown)?),
+        Some("opel_declared") => EventKind::OpelDeclared(payload(value, unknown)?),
         Some(other) => {
             return Err(FieldError::new(
                 "type",
@@ -594,22 +615,33 @@ fn read_event(value: &Value) -> Result<Event, FieldError> {
 
 /// Deserialises an event's payload, locating any error at its field path. A missing
 /// field is reported at the field itself (`case.duration_min`), not at its parent.
-fn payload<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let mut path = if path == "." { String::new() } else { path };
-        let message = e.into_inner().to_string();
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            if !path.is_empty() {
-                path.push('.');
+/// Fields the payload does not know (beside `id`, `at` and `type`) go to `unknown`,
+/// with the names known there: the payload's own fields, or a listed case's.
+fn payload<T: DeserializeOwned>(
+    value: &Value,
+    unknown: &mut Vec<FieldError>,
+) -> Result<T, FieldError> {
+    use crate::unknown::{Step, describe, schema_fields, struct_fields};
+    const ENVELOPE: [&str; 3] = ["id", "at", "type"];
+    let mut found = Vec::new();
+    let payload = crate::unknown::deserialize(value, &mut found)?;
+    for at in found {
+        match at.as_slice() {
+            [Step::Key(k)] if ENVELOPE.contains(&k.as_str()) => {}
+            [_] => {
+                let mut known = struct_fields::<T>();
+                known.extend(ENVELOPE.iter().map(|k| (*k).to_owned()));
+                known.sort();
+                unknown.push(describe(&at, &known));
             }
-            path.push_str(field);
+            [Step::Key(case), inner @ .., _] if case == "case" => {
+                let schema = crate::validate::schema_for::<Case>();
+                unknown.push(describe(&at, &schema_fields(&schema, inner)));
+            }
+            _ => unknown.push(describe(&at, &[])),
         }
-        FieldError::new(path, message)
-    })
+    }
+    Ok(payload)
 }
 
 #[cfg(test)]
@@ -673,6 +705,59 @@ mod tests {
             let typed: Event = serde_json::from_value(back).unwrap();
             assert_eq!(typed, e);
         }
+    }
+
+    #[test]
+    fn unknown_fields_are_named_with_a_hint() {
+        let (s, c) = catalog();
+        let ward = &s.wards[0].id;
+        let named = |v: Value| -> Vec<String> {
+            let parsed = parse_event_with_warnings(&v, &c).unwrap_or_else(|e| panic!("{v}: {e}"));
+            assert_eq!(parse_event(&v, &c).unwrap(), parsed.value);
+            parsed
+                .unknown_fields
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(
+            named(
+                json!({"id":"e-1","at":"2026-12-07T08:15:00Z","type":"transfer",
+                         "patient":"p-1","ward":ward,"wrd":ward,"x-source":"pas"})
+            ),
+            ["wrd: unknown field (did you mean ward?)"]
+        );
+        assert_eq!(
+            named(
+                json!({"id":"e-2","at":"2026-12-07T08:15:00Z","type":"discharge",
+                         "patient":"p-1","reason":"home"})
+            ),
+            ["reason: unknown field (known here: at, id, patient, type)"]
+        );
+        let mut case = serde_json::to_value(&s.waiting_list[0]).unwrap();
+        case["stay"] = json!([{"kind": s.wards[0].kind, "nights": 2, "nigths": 3}]);
+        case["prority"] = json!("P1a");
+        assert_eq!(
+            named(json!({"id":"e-3","at":"2026-12-07T10:00:00Z","type":"listed","case":case})),
+            [
+                "case.prority: unknown field (did you mean priority?)",
+                "case.stay[0].nigths: unknown field (did you mean nights?)",
+            ]
+        );
+        // Whole numbers written as floats read.
+        let e = parse_event(
+            &json!({"id":"e-4","at":"2026-12-07T09:10:00Z","type":"trauma_arrival",
+                    "site": s.sites[0].id,"minutes_est":120.0,"urgency":"urgent"}),
+            &c,
+        )
+        .unwrap();
+        assert!(matches!(
+            e.kind,
+            EventKind::TraumaArrival(TraumaArrival {
+                minutes_est: 120,
+                ..
+            })
+        ));
     }
 
     #[test]

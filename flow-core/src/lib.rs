@@ -12,6 +12,7 @@
 //! - [`check`]: the hard constraints of the contract, independent of any planner.
 //! - [`ledger`]: the exact capacity every planner books against.
 //! - [`greedy`]: the treat-in-turn, first-fit baseline.
+//! - [`import`]: other tools' documents (IHTC-2024 instances) as scenarios.
 //! - [`event`]: live events (the daemon's input) and reading them with field paths.
 //! - [`state`]: the live state, `State::apply(&Event) -> Change`, and the problem it
 //!   derives for re-planning.
@@ -22,6 +23,7 @@
 //! - [`generate`]: seeded, realistic scenarios shaped on NHS acute-trust figures.
 //! - [`simulate`]: Monte Carlo replay of the emergency/trauma stream against a plan,
 //!   and the emergency theatre and bed-reserve policies it compares.
+//! - [`unknown`]: naming the fields a document carries that flow does not know.
 //! - [`error`]: typed errors.
 //!
 //! ## Example
@@ -51,6 +53,7 @@ pub mod error;
 pub mod event;
 pub mod generate;
 pub mod greedy;
+pub mod import;
 pub mod ledger;
 pub mod model;
 pub mod plan;
@@ -59,6 +62,7 @@ pub mod reserve;
 pub mod scenario;
 pub mod simulate;
 pub mod state;
+pub mod unknown;
 pub mod validate;
 
 pub use error::{Error, FieldError, FieldErrors, Result};

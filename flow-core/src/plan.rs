@@ -67,12 +67,56 @@ pub struct SolverInfo {
     pub backend: String,
     /// `optimal`, `feasible` (time or gap limit reached), `infeasible`, `heuristic`.
     pub status: String,
-    /// Objective value in the planner's own units.
+    /// Objective value in the planner's own units. A tool that reports none writes
+    /// `null` (or leaves it out): that reads as NaN and is written back as `null`.
+    #[serde(
+        default = "unreported",
+        deserialize_with = "number_or_null",
+        serialize_with = "finite_or_null"
+    )]
+    #[schemars(with = "Option<f64>")]
     pub objective: f64,
-    /// Relative MIP gap at the end (0 when optimal).
+    /// Relative MIP gap at the end (0 when optimal); `null` or absent as for `objective`.
+    #[serde(
+        default = "unreported",
+        deserialize_with = "number_or_null",
+        serialize_with = "finite_or_null"
+    )]
+    #[schemars(with = "Option<f64>")]
     pub gap: f64,
     /// Wall-clock seconds spent solving.
     pub seconds: f64,
+}
+
+impl SolverInfo {
+    /// The objective, unless the plan's tool reported none (`null`).
+    pub fn reported_objective(&self) -> Option<f64> {
+        self.objective.is_finite().then_some(self.objective)
+    }
+
+    /// The gap, unless the plan's tool reported none (`null`).
+    pub fn reported_gap(&self) -> Option<f64> {
+        self.gap.is_finite().then_some(self.gap)
+    }
+}
+
+/// What an unreported `objective` or `gap` reads as.
+fn unreported() -> f64 {
+    f64::NAN
+}
+
+/// A number, or `null` for "not reported" (NaN).
+fn number_or_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
+
+/// A finite number as itself; NaN (not reported) or an infinity as `null`.
+fn finite_or_null<S: serde::Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    if value.is_finite() {
+        serializer.serialize_f64(*value)
+    } else {
+        serializer.serialize_none()
+    }
 }
 
 /// One scenario session as planned.

@@ -11,8 +11,10 @@
 //! ids and sessions, sessions outside the horizon, stays no site can hold. When the
 //! structure is too broken to deserialise, each broken field is first replaced by a
 //! placeholder of the right shape, so the semantic problems elsewhere are still
-//! reported in the same pass. Unknown fields are ignored: the contract allows
-//! extensions.
+//! reported in the same pass. Fields neither the contract nor its documented
+//! extensions know are read past, and named (`wards[0].closurez: unknown field (did
+//! you mean closures?)`) by [`parse_scenario_with_warnings`] and
+//! [`parse_plan_with_warnings`]: see [`crate::unknown`].
 //!
 //! The schema is the published one: `schemas/*.schema.json` at the repository root are
 //! these functions' output, kept current by a test.
@@ -43,10 +45,39 @@ const MAX_KNOWN_NAMES: usize = 12;
 ///
 /// Returns [`Error::Syntax`] when the text is not JSON and [`Error::Invalid`] listing
 /// every structural and semantic problem (up to [`MAX_REPORTED_ERRORS`]) otherwise.
+///
+/// Fields the contract does not know are ignored here (unless the document is invalid
+/// anyway: then they are among its problems); [`parse_scenario_with_warnings`] also
+/// returns them.
 pub fn parse_scenario(text: &str) -> Result<Scenario> {
-    let value = parse_json(text)?;
-    let mut errors = structural_errors(&scenario_schema(), &value);
-    match deserialize::<Scenario>(&value) {
+    parse_scenario_with_warnings(text).map(|parsed| parsed.value)
+}
+
+/// A document read whole, with the fields in it that neither the contract nor its
+/// documented extensions know (their content is ignored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed<T> {
+    /// The document.
+    pub value: T,
+    /// One entry per unknown field, at its path, with a hint:
+    /// `wards[0].closurez: unknown field (did you mean closures?)`. Keys starting with
+    /// `x-` are private extensions and never listed. A caller decides whether these
+    /// are warnings or (`--strict`) errors.
+    pub unknown_fields: Vec<FieldError>,
+}
+
+/// [`parse_scenario`], also naming every field the contract does not know.
+///
+/// When the document is invalid, its unknown fields are listed among the problems
+/// of the [`Error::Invalid`] (a misspelt optional field often explains a missing one).
+pub fn parse_scenario_with_warnings(text: &str) -> Result<Parsed<Scenario>> {
+    let mut value = parse_json(text)?;
+    let schema = scenario_schema();
+    let mut errors = structural_errors(&schema, &value);
+    // Checked as written (messages quote `1.0`), read with whole numbers as integers.
+    whole_numbers_as_integers(&mut value);
+    let mut unknown = Vec::new();
+    match crate::unknown::deserialize::<Scenario>(&value, &mut unknown) {
         Ok(scenario) => {
             // Semantic checks still run when the schema found range problems, so a
             // user sees those and the cross-reference problems together.
@@ -57,7 +88,10 @@ pub fn parse_scenario(text: &str) -> Result<Scenario> {
                     .filter(|e| !reported.contains(&e.path)),
             );
             if errors.is_empty() {
-                return Ok(scenario);
+                return Ok(Parsed {
+                    value: scenario,
+                    unknown_fields: unknown_fields(&schema, &unknown),
+                });
             }
         }
         Err(error) => {
@@ -68,7 +102,22 @@ pub fn parse_scenario(text: &str) -> Result<Scenario> {
             }
         }
     }
+    errors.extend(unknown_fields(&schema, &unknown));
     Err(invalid(errors))
+}
+
+/// The unknown fields found while deserialising, described with the names `schema`
+/// knows beside them, in path order.
+fn unknown_fields(schema: &Value, unknown: &[crate::unknown::Unknown]) -> Vec<FieldError> {
+    let mut found: Vec<FieldError> = unknown
+        .iter()
+        .map(|at| {
+            let parent = &at[..at.len().saturating_sub(1)];
+            crate::unknown::describe(at, &crate::unknown::schema_fields(schema, parent))
+        })
+        .collect();
+    sort_by_path(&mut found);
+    found
 }
 
 /// The semantic problems of a document whose structure is broken: each broken field is
@@ -212,19 +261,40 @@ fn repair(schema: &Value, doc: &Value) -> Option<(Value, Vec<String>)> {
 ///
 /// Whether the plan keeps the hard constraints of its scenario is the checker's
 /// business ([`crate::check`]), not this function's.
+///
+/// Unknown fields are ignored as in [`parse_scenario`]; [`parse_plan_with_warnings`]
+/// also returns them.
 pub fn parse_plan(text: &str) -> Result<Plan> {
-    let value = parse_json(text)?;
-    let mut errors = structural_errors(&plan_schema(), &value);
+    parse_plan_with_warnings(text).map(|parsed| parsed.value)
+}
+
+/// [`parse_plan`], also naming every field the contract does not know (as
+/// [`parse_scenario_with_warnings`] does).
+pub fn parse_plan_with_warnings(text: &str) -> Result<Parsed<Plan>> {
+    let mut value = parse_json(text)?;
+    let schema = plan_schema();
+    let mut errors = structural_errors(&schema, &value);
+    whole_numbers_as_integers(&mut value);
+    let mut unknown = Vec::new();
     if errors.is_empty() {
-        match deserialize::<Plan>(&value) {
-            Ok(plan) if plan.schema == PLAN_SCHEMA => return Ok(plan),
+        match crate::unknown::deserialize::<Plan>(&value, &mut unknown) {
+            Ok(plan) if plan.schema == PLAN_SCHEMA => {
+                return Ok(Parsed {
+                    value: plan,
+                    unknown_fields: unknown_fields(&schema, &unknown),
+                });
+            }
             Ok(plan) => errors.push(FieldError::new(
                 "schema",
                 unsupported_schema(&plan.schema, PLAN_SCHEMA),
             )),
             Err(error) => errors.push(error),
         }
+    } else {
+        // Only to name the unknown fields beside the structural problems.
+        let _ = crate::unknown::deserialize::<Plan>(&value, &mut unknown);
     }
+    errors.extend(unknown_fields(&schema, &unknown));
     Err(invalid(errors))
 }
 
@@ -788,7 +858,7 @@ fn sort_by_path(errors: &mut [FieldError]) {
     errors.sort_by(|a, b| path_steps(&a.path).cmp(&path_steps(&b.path)));
 }
 
-fn parse_json(text: &str) -> Result<Value> {
+pub(crate) fn parse_json(text: &str) -> Result<Value> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
@@ -803,6 +873,31 @@ fn parse_json(text: &str) -> Result<Value> {
     })
 }
 
+/// Rewrites every number written with a fraction of zero (`240.0`, `1e3`) as an
+/// integer, so that it reads wherever a whole number is expected — JSON Schema counts
+/// it as an integer too, and other tools write whole minutes that way. A number with a
+/// real fraction (`240.5`) stays as it is, and the schema then names its field.
+/// Numbers beyond ±2^53 are left alone: not every such float is a whole integer.
+pub(crate) fn whole_numbers_as_integers(value: &mut Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(x) = n.as_f64()
+                && x.fract() == 0.0
+                && x.abs() <= EXACT
+            {
+                // In range and whole, so the conversions are exact.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = x as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
+}
+
 fn deserialize<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -811,7 +906,7 @@ fn deserialize<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
     })
 }
 
-fn schema_for<T: JsonSchema>() -> Value {
+pub(crate) fn schema_for<T: JsonSchema>() -> Value {
     SchemaSettings::draft2020_12()
         .with_transform(RecursiveTransform(bound_uint32))
         .into_generator()
@@ -1086,13 +1181,86 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_ignored() {
+    fn unknown_fields_are_read_past_and_named() {
         let text = edited(|v| {
             v["x-owner"] = json!("trust analytics");
             v["wards"][0]["x-colour"] = json!("blue");
             v["waiting_list"][0]["notes"] = json!({ "free": "text" });
+            v["wards"][1]["closurez"] = json!([]);
+            v["policy"]["emergency_bed_quantil"] = json!(0.5);
+            v["emergency"]["theatre"][0]["minutes_sdev"] = json!(3);
         });
+        // The document reads as if they were not there…
         assert_eq!(parse_scenario(&text).unwrap(), fixture());
+        // …and each is named, with the field meant where one is near; `x-` keys are
+        // private extensions and pass silently.
+        let parsed = parse_scenario_with_warnings(&text).unwrap();
+        assert_eq!(parsed.value, fixture());
+        let named: Vec<String> = parsed
+            .unknown_fields
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "emergency.theatre[0].minutes_sdev: unknown field (did you mean minutes_sd?)",
+                "policy.emergency_bed_quantil: unknown field (did you mean emergency_bed_quantile?)",
+                "waiting_list[0].notes: unknown field (known here: due, duration_min, earliest, \
+                 id, listed, priority, site, specialty, stay, surgeon)",
+                "wards[1].closurez: unknown field (did you mean closures?)",
+            ]
+        );
+        assert_eq!(
+            parse_scenario_with_warnings(FIXTURE)
+                .unwrap()
+                .unknown_fields,
+            []
+        );
+    }
+
+    #[test]
+    fn unknown_fields_join_the_problems_of_an_invalid_document() {
+        let errors = problems_after(|v| {
+            let case = v["waiting_list"][0].as_object_mut().unwrap();
+            let minutes = case.remove("duration_min").unwrap();
+            case.insert("duration_mins".into(), minutes);
+        });
+        assert_problem(
+            &errors,
+            "waiting_list[0].duration_min",
+            "missing required field",
+        );
+        assert_problem(
+            &errors,
+            "waiting_list[0].duration_mins",
+            "unknown field (did you mean duration_min?)",
+        );
+        assert_eq!(errors.len(), 2, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn unknown_fields_in_plans_are_named() {
+        let mut value: Value = serde_json::from_str(PLAN_EXAMPLE).unwrap();
+        value["solver"]["seconds_total"] = json!(1);
+        value["sessions"][0]["reserved_emergency_minutes"] = json!(0);
+        value["x-tool"] = json!("their planner");
+        let parsed = parse_plan_with_warnings(&value.to_string()).unwrap();
+        let named: Vec<String> = parsed
+            .unknown_fields
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "sessions[0].reserved_emergency_minutes: unknown field (did you mean \
+                 reserved_emergency_min?)",
+                "solver.seconds_total: unknown field (known here: backend, gap, objective, \
+                 seconds, status)",
+            ]
+        );
+        assert_eq!(parse_plan(&value.to_string()).unwrap(), parsed.value);
     }
 
     #[test]
@@ -1263,9 +1431,9 @@ mod tests {
         assert_only(&errors, "wards[0].beds", "at most 4294967295");
         let errors = problems_after(|v| set(v, "/wards/0/beds", json!(1.5)));
         assert_only(&errors, "wards[0].beds", "expected integer, found 1.5");
-        // 28.0 is an integer to JSON Schema but not to serde: still named by path.
-        let errors = problems_after(|v| set(v, "/wards/0/beds", json!(28.0)));
-        assert_only(&errors, "wards[0].beds", "expected u32");
+        // 28.0 is an integer to JSON Schema, and so it reads.
+        let text = edited(|v| set(v, "/wards/0/beds", json!(28.0)));
+        assert_eq!(parse_scenario(&text).unwrap().wards[0].beds, 28);
     }
 
     #[test]
@@ -2068,6 +2236,78 @@ mod tests {
         assert_problem(&errors, "occupancy[0].beds", "missing required field");
         assert_eq!(errors.len(), 4, "{}", FieldErrors(errors.clone()));
         assert!(matches!(parse_plan("{"), Err(Error::Syntax { .. })));
+    }
+
+    #[test]
+    fn plans_from_other_tools_read_with_null_solver_figures_and_float_minutes() {
+        let mut value: Value = serde_json::from_str(PLAN_EXAMPLE).unwrap();
+        set(&mut value, "/solver/objective", Value::Null);
+        set(&mut value, "/solver/gap", Value::Null);
+        set(&mut value, "/sessions/0/minutes", json!(240.0));
+        set(&mut value, "/occupancy/0/beds", json!(28.0));
+        let plan = parse_plan(&value.to_string()).unwrap();
+        assert_eq!(plan.sessions[0].minutes, 240);
+        assert_eq!(plan.occupancy[0].beds, 28);
+        assert_eq!(plan.solver.reported_objective(), None);
+        assert_eq!(plan.solver.reported_gap(), None);
+        // Written back as `null`, as it came.
+        let back: Value = serde_json::to_value(&plan).unwrap();
+        assert_eq!(back["solver"]["gap"], Value::Null);
+        assert_eq!(back["solver"]["objective"], Value::Null);
+        // Left out altogether, they read the same way.
+        value["solver"].as_object_mut().unwrap().remove("gap");
+        assert_eq!(
+            parse_plan(&value.to_string())
+                .unwrap()
+                .solver
+                .reported_gap(),
+            None
+        );
+        // Our own plans keep their figures.
+        let ours = parse_plan(PLAN_EXAMPLE).unwrap();
+        assert_eq!(ours.solver.reported_objective(), Some(1234.5));
+        assert_eq!(ours.solver.reported_gap(), Some(0.0));
+    }
+
+    #[test]
+    fn fractional_minutes_are_errors_naming_the_field() {
+        let mut value: Value = serde_json::from_str(PLAN_EXAMPLE).unwrap();
+        set(&mut value, "/sessions/0/minutes", json!(240.5));
+        let errors = match parse_plan(&value.to_string()) {
+            Err(Error::Invalid { errors }) => errors.0,
+            other => panic!("expected Error::Invalid, got {other:?}"),
+        };
+        assert_only(
+            &errors,
+            "sessions[0].minutes",
+            "expected integer, found 240.5",
+        );
+        let errors = problems_after(|v| {
+            set(v, "/theatres/0/sessions/0/minutes", json!(240.5));
+        });
+        assert_only(
+            &errors,
+            "theatres[0].sessions[0].minutes",
+            "expected integer, found 240.5",
+        );
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_read_in_scenarios() {
+        let text = edited(|v| {
+            let minutes = v["theatres"][0]["sessions"][0]["minutes"].as_u64().unwrap();
+            set(v, "/theatres/0/sessions/0/minutes", json!(minutes as f64));
+            let beds = v["wards"][0]["beds"].as_u64().unwrap();
+            set(v, "/wards/0/beds", json!(beds as f64));
+            set(v, "/horizon_days", json!(14.0));
+        });
+        assert!(text.contains(".0"), "{text}");
+        assert_eq!(parse_scenario(&text).unwrap(), fixture());
+        // Floats where floats belong are untouched in meaning.
+        let mut v = json!({"a": [1.0, 2.5, -3.0, 1e300, 0.1], "b": 7});
+        whole_numbers_as_integers(&mut v);
+        assert_eq!(v, json!({"a": [1, 2.5, -3, 1e300, 0.1], "b": 7}));
+        assert!(v["a"][0].is_u64() && v["a"][2].is_i64());
     }
 
     // ---- schemas ----------------------------------------------------------------

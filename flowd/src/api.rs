@@ -55,6 +55,8 @@ pub struct App {
     pub token: Option<String>,
     /// Most events per request.
     pub max_events: usize,
+    /// Refuse events carrying fields the contract does not know (else warn).
+    pub strict: bool,
     /// Set once shutdown began (readiness goes false).
     pub closing: Arc<AtomicBool>,
     /// The dashboard's settings (keep-alive, bed-pressure cut points).
@@ -203,6 +205,10 @@ pub struct IngestResponse {
     pub rejected: usize,
     /// One entry per event, in request order.
     pub results: Vec<AckBody>,
+    /// Fields the contract does not know, at their paths (their content was ignored);
+    /// absent when there are none. With `strict` the request is refused instead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<FieldErrorBody>,
 }
 
 /// The acknowledgement of one event.
@@ -253,47 +259,56 @@ async fn post_events(
         Ok(b) => b,
         Err(rejection) => return error(rejection.status(), rejection.body_text()),
     };
-    let events = match ingest::json::decode(&body, &app.catalog, app.max_events) {
-        Ok(events) => events,
-        Err(bad) => {
-            RequestRejected {
-                first_path: bad.errors.first().map(|e| e.path.as_str()).unwrap_or(""),
-                problems: bad.errors.len(),
-            }
-            .emit();
-            let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
-            for k in &bad.kinds {
-                *counts.entry(k).or_default() += 1;
-            }
-            for (kind, count) in counts {
-                EventsIngested {
-                    kind,
-                    outcome: "invalid",
-                    count,
+    let (events, unknown_fields) =
+        match ingest::json::decode_checked(&body, &app.catalog, app.max_events, app.strict) {
+            Ok(decoded) => decoded,
+            Err(bad) => {
+                RequestRejected {
+                    first_path: bad.errors.first().map(|e| e.path.as_str()).unwrap_or(""),
+                    problems: bad.errors.len(),
                 }
-                .emit(&app.metrics);
+                .emit();
+                let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+                for k in &bad.kinds {
+                    *counts.entry(k).or_default() += 1;
+                }
+                for (kind, count) in counts {
+                    EventsIngested {
+                        kind,
+                        outcome: "invalid",
+                        count,
+                    }
+                    .emit(&app.metrics);
+                }
+                let summary = match bad.errors.first() {
+                    Some(e) if bad.errors.len() == 1 => format!("bad event: {e}"),
+                    _ => format!("{} problems in the request", bad.errors.len()),
+                };
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(ErrorBody {
+                        error: summary,
+                        errors: bad
+                            .errors
+                            .into_iter()
+                            .map(|e| FieldErrorBody {
+                                path: e.path,
+                                message: e.message,
+                            })
+                            .collect(),
+                    }),
+                )
+                    .into_response();
             }
-            let summary = match bad.errors.first() {
-                Some(e) if bad.errors.len() == 1 => format!("bad event: {e}"),
-                _ => format!("{} problems in the request", bad.errors.len()),
-            };
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(ErrorBody {
-                    error: summary,
-                    errors: bad
-                        .errors
-                        .into_iter()
-                        .map(|e| FieldErrorBody {
-                            path: e.path,
-                            message: e.message,
-                        })
-                        .collect(),
-                }),
-            )
-                .into_response();
-        }
-    };
+        };
+    if let Some(first) = unknown_fields.first() {
+        // Field paths of the request body, never ids.
+        tracing::warn!(
+            fields = unknown_fields.len(),
+            first = %first.path,
+            "events carry fields the contract does not know (ignored)"
+        );
+    }
     match ingest::submit(&app.engine, events, format!("http:{peer}"), received).await {
         Ok(acks) => {
             let mut out = IngestResponse {
@@ -301,6 +316,13 @@ async fn post_events(
                 duplicates: 0,
                 rejected: 0,
                 results: Vec::with_capacity(acks.len()),
+                warnings: unknown_fields
+                    .into_iter()
+                    .map(|e| FieldErrorBody {
+                        path: e.path,
+                        message: e.message,
+                    })
+                    .collect(),
             };
             for ack in acks {
                 let (outcome, reason) = match ack.outcome {

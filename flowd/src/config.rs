@@ -42,6 +42,7 @@
 //! # node_id = "flowd-a"                 # default: the host name
 //! # standby = true                      # wait for the trust's lease instead of failing
 //! # lease_timeout_s = 10.0
+//! strict = false                       # unknown fields: warnings (false) or errors
 //! ```
 //!
 //! [`Config`] is the raw, serde form; [`Config::check`] validates it once, so the rest
@@ -145,6 +146,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `flowd=debug`).
     pub log: String,
+    /// Fields the contract does not know, in the scenario or in posted events, are
+    /// errors (the daemon does not start; a request is refused with 400 naming them)
+    /// instead of warnings.
+    pub strict: bool,
     /// PostgreSQL connection string: the store is then the shared database (keyed by
     /// trust) instead of SQLite in `data_dir`. TLS per its `sslmode`.
     pub database_url: Option<String>,
@@ -320,6 +325,7 @@ impl Default for Config {
             node_id: None,
             standby: false,
             lease_timeout_s: 10.0,
+            strict: false,
         }
     }
 }
@@ -341,6 +347,8 @@ pub struct Checked {
     pub max_body_bytes: usize,
     /// Most events per request.
     pub max_events_per_request: usize,
+    /// Unknown fields are errors, not warnings.
+    pub strict: bool,
     /// How the engine runs.
     pub engine: EngineSettings,
     /// The MLLP listen address and settings, when HL7 is on.
@@ -517,6 +525,7 @@ impl Config {
             allow_open_writes: self.allow_open_writes,
             max_body_bytes: self.max_body_bytes,
             max_events_per_request: self.max_events_per_request,
+            strict: self.strict,
             engine: EngineSettings {
                 debounce: Duration::from_millis(self.debounce_ms),
                 max_delay: Duration::from_millis(self.max_delay_ms.max(self.debounce_ms)),
@@ -617,7 +626,7 @@ mod tests {
     }
 
     #[test]
-        fn a_database_url_replaces_the_data_dir() {
+    fn a_database_url_replaces_the_data_dir() {
         let c = Config::from_toml(
             "scenario = \"s.json\"\ndatabase_url = \"postgres://flowd:hunter2@db/flow\"\nstandby = true\nlease_timeout_s = 2.5\n",
         )

@@ -33,6 +33,13 @@ mod summary;
 #[derive(Debug, Parser)]
 #[command(name = "flowd", version, about, long_about)]
 struct Cli {
+    /// Fields the contract and its documented extensions do not know (a misspelt
+    /// `closurez`, another tool's own field) are errors: exit 1 naming each, and for
+    /// `serve` the daemon refuses such a scenario or request. Without it they are
+    /// warnings on stderr and their content is ignored. Keys starting with `x-` are
+    /// private extensions, never reported.
+    #[arg(long, global = true)]
+    strict: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -134,6 +141,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert another tool's document into a `flow.scenario/1` (`flowd import ihtc
+    /// --help` says what each format keeps and drops).
+    #[command(subcommand)]
+    Import(ImportFormat),
     /// Run the live daemon: ingest events over HTTP, keep the state durable (SQLite in
     /// --data-dir, or PostgreSQL at --database-url with one writer per trust and
     /// standbys), re-plan when events change the picture, and serve the plan, the
@@ -154,6 +165,42 @@ enum Command {
         /// Folder for `scenario.json` and `plan.json`.
         #[arg(long, default_value = "flow-demo")]
         out: std::path::PathBuf,
+    },
+}
+
+/// The formats `flowd import` reads.
+#[derive(Debug, Subcommand)]
+enum ImportFormat {
+    /// An IHTC-2024 instance (Integrated Healthcare Timetabling Competition) as a scenario.
+    ///
+    /// Reads the competition's instance JSON (Appendix A of the competition paper,
+    /// Ceschia et al. 2025) and keeps the ids: case = patient, theatre = operating
+    /// theatre, surgeon = surgeon, ward = room, inpatient = occupant. Day d is START + d.
+    /// Each theatre-day with availability > 0 becomes one flexible `am` session of that
+    /// many minutes; each room a `surgical` ward of `capacity` beds at one site; each
+    /// occupant an inpatient of its room until START + length_of_stay. A patient is a
+    /// case of specialty `surgery` with its surgeon, surgery duration, release day as
+    /// `earliest` (and `listed`) and a stay of length_of_stay nights (0: day case);
+    /// mandatory patients are P2 with `due` = their due day, optional ones P4 with no due
+    /// date. Surgeons operate on the days with max_surgery_time > 0, up to that many
+    /// minutes. Theatre cap 1.0; no emergency stream, so no reserve.
+    ///
+    /// What the contract cannot hold yet is dropped: patients' gender (single-gender
+    /// rooms) and age groups (room age mix), incompatible rooms, the choice of a room
+    /// (flow pools a site's beds by kind), nurses, skill levels and workload, surgeon
+    /// transfers between theatres and the cost of opening a theatre. A plan of the
+    /// import keeps the hard constraints flow has; a competition solution also keeps
+    /// the rest. Bad input is an error naming the instance's field
+    /// (`patients[3].surgeon_id: unknown surgeon "s9"`), exit 1.
+    Ihtc {
+        /// The instance file (`-` for standard input).
+        instance: String,
+        /// Day 0 of the instance (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-12-07")]
+        start: chrono::NaiveDate,
+        /// Where to write the scenario (`-` for standard output).
+        #[arg(short, long, default_value = "-")]
+        output: String,
     },
 }
 
@@ -380,20 +427,20 @@ struct PlanArgs {
 }
 
 impl PlanArgs {
-    fn options(&self) -> anyhow::Result<flow_core::PlanOptions> {
+    fn options(&self, strict: bool) -> Result<flow_core::PlanOptions, Failure> {
         if let Some(limit) = self.time_limit
             && !(limit.is_finite() && limit > 0.0)
         {
-            anyhow::bail!("--time-limit: {limit} is not a positive number of seconds");
+            return Err(anyhow::anyhow!(
+                "--time-limit: {limit} is not a positive number of seconds"
+            )
+            .into());
         }
         if !(self.mip_gap.is_finite() && (0.0..1.0).contains(&self.mip_gap)) {
-            anyhow::bail!("--mip-gap: {} is not in [0, 1)", self.mip_gap);
+            return Err(anyhow::anyhow!("--mip-gap: {} is not in [0, 1)", self.mip_gap).into());
         }
         let previous = match &self.previous {
-            Some(path) => {
-                let text = io::read_text(path)?;
-                Some(validate::parse_plan(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?)
-            }
+            Some(path) => Some(load_plan(path, strict)?),
             None => None,
         };
         Ok(flow_core::PlanOptions {
@@ -442,6 +489,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    let strict = cli.strict;
     match cli.command {
         Command::Generate {
             size,
@@ -461,9 +509,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Validate { scenario, json } => {
             let text = io::read_text(&scenario)?;
-            let result = validate::parse_scenario(&text);
+            let (result, warnings) = match validate::parse_scenario_with_warnings(&text) {
+                Ok(parsed) if strict && !parsed.unknown_fields.is_empty() => (
+                    Err(flow_core::Error::Invalid {
+                        errors: flow_core::FieldErrors(parsed.unknown_fields),
+                    }),
+                    Vec::new(),
+                ),
+                Ok(parsed) => (Ok(parsed.value), parsed.unknown_fields),
+                Err(e) => (Err(e), Vec::new()),
+            };
             if json {
-                io::print_json(&summary::validation_json(&result))?;
+                io::print_json(&summary::validation_json_with_warnings(&result, &warnings))?;
+            } else {
+                warn_unknown(&scenario, &warnings);
             }
             match result {
                 Ok(s) => {
@@ -485,8 +544,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output,
             planning,
         } => {
-            let scenario = load_scenario(&scenario)?;
-            let plan = make_plan(&scenario, &planning.options()?)?;
+            let scenario = load_scenario(&scenario, strict)?;
+            let plan = make_plan(&scenario, &planning.options(strict)?)?;
             io::write_json(&output, &plan)?;
             eprint!("{}", summary::plan_summary(&scenario, &plan));
             Ok(())
@@ -496,10 +555,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             plan,
             json,
         } => {
-            let scenario = load_scenario(&scenario)?;
-            let plan_text = io::read_text(&plan)?;
-            let plan: Plan =
-                validate::parse_plan(&plan_text).map_err(|e| anyhow::anyhow!("{plan}: {e}"))?;
+            let scenario = load_scenario(&scenario, strict)?;
+            let plan: Plan = load_plan(&plan, strict)?;
             let report = check::check(&scenario, &plan);
             if json {
                 io::print_json(&summary::check_json(&report))?;
@@ -519,10 +576,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             runs,
             json,
         } => {
-            let scenario = load_scenario(&scenario)?;
-            let plan_text = io::read_text(&plan)?;
-            let plan_doc: Plan =
-                validate::parse_plan(&plan_text).map_err(|e| anyhow::anyhow!("{plan}: {e}"))?;
+            let scenario = load_scenario(&scenario, strict)?;
+            let plan_doc: Plan = load_plan(&plan, strict)?;
             let simulator = match Simulator::new(&scenario, &plan_doc, &sim.options()) {
                 Ok(s) => s,
                 Err(e) => {
@@ -556,7 +611,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if let Some(q) = quantiles.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
                 return Err(anyhow::anyhow!("--quantiles: {q} is not in (0, 1)").into());
             }
-            let scenario = load_scenario(&scenario)?;
+            let scenario = load_scenario(&scenario, strict)?;
             let variants = policy::standard_variants(&scenario, &quantiles);
             let rows = match compare::compare(&scenario, &variants, &sim.options(), runs) {
                 Ok(rows) => rows,
@@ -585,13 +640,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Demo { size, seed, out } => demo(size, seed, &out),
-        Command::Serve(args) => serve(*args),
+        Command::Import(format) => import(format),
+        Command::Serve(args) => serve(*args, strict),
         Command::Db(cmd) => db(cmd),
     }
 }
 
 /// Merges the flags over the config file (if any).
-fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
+fn serve_config(args: ServeArgs, strict: bool) -> anyhow::Result<flowd::Config> {
     let mut c = match &args.config {
         Some(path) => flowd::Config::load(path)?,
         None => flowd::Config::default(),
@@ -643,6 +699,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<flowd::Config> {
     if args.mllp_listen.is_some() {
         c.hl7.listen = args.mllp_listen;
     }
+    c.strict |= strict;
     if let Some(f) = args.log_format {
         c.log_format = match f {
             LogFormatArg::Text => flowd::config::LogFormat::Text,
@@ -680,8 +737,8 @@ fn db(_: DbCommand) -> Result<(), Failure> {
     Err(anyhow::anyhow!("this flowd was built without the `postgres` feature").into())
 }
 
-fn serve(args: ServeArgs) -> Result<(), Failure> {
-    let config = serve_config(args)?;
+fn serve(args: ServeArgs, strict: bool) -> Result<(), Failure> {
+    let config = serve_config(args, strict)?;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .map_err(|e| anyhow::anyhow!("--log {}: {e}", config.log))?;
     let logs = tracing_subscriber::fmt()
@@ -732,9 +789,74 @@ async fn shutdown_signal() {
     }
 }
 
-fn load_scenario(path: &str) -> anyhow::Result<Scenario> {
+/// Reads and validates a scenario, reporting its unknown fields ([`judged`]).
+fn load_scenario(path: &str, strict: bool) -> Result<Scenario, Failure> {
     let text = io::read_text(path)?;
-    validate::parse_scenario(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))
+    let parsed = validate::parse_scenario_with_warnings(&text)
+        .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    judged(path, parsed, strict)
+}
+
+/// Reads a plan, reporting its unknown fields ([`judged`]).
+fn load_plan(path: &str, strict: bool) -> Result<Plan, Failure> {
+    let text = io::read_text(path)?;
+    let parsed =
+        validate::parse_plan_with_warnings(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    judged(path, parsed, strict)
+}
+
+/// The document, once its unknown fields are reported: warnings on stderr, or with
+/// `--strict` errors (exit 1).
+fn judged<T>(path: &str, parsed: validate::Parsed<T>, strict: bool) -> Result<T, Failure> {
+    if strict && !parsed.unknown_fields.is_empty() {
+        for e in &parsed.unknown_fields {
+            eprintln!("{path}: {e}");
+        }
+        eprintln!(
+            "{path}: {} field(s) the contract does not know; --strict refuses them",
+            parsed.unknown_fields.len()
+        );
+        return Err(Failure::Fails);
+    }
+    warn_unknown(path, &parsed.unknown_fields);
+    Ok(parsed.value)
+}
+
+/// Prints each unknown field of `path` as a warning on stderr.
+fn warn_unknown(path: &str, unknown: &[flow_core::FieldError]) {
+    for e in unknown {
+        eprintln!("flowd: warning: {path}: {e} (ignored)");
+    }
+}
+
+/// `flowd import FORMAT …`: converts, validates (the conversion guarantees it) and
+/// writes the scenario; a bad instance is reported by field, exit 1.
+fn import(format: ImportFormat) -> Result<(), Failure> {
+    match format {
+        ImportFormat::Ihtc {
+            instance,
+            start,
+            output,
+        } => {
+            let text = io::read_text(&instance)?;
+            let stem = std::path::Path::new(&instance)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .filter(|s| instance != "-" && !s.is_empty());
+            let name = stem.map_or_else(|| "ihtc".to_owned(), |s| format!("ihtc-{s}"));
+            match flow_core::import::ihtc::import(&text, &name, start) {
+                Ok(scenario) => {
+                    io::write_json(&output, &scenario)?;
+                    eprintln!("{}", summary::scenario_line(&scenario));
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("{instance}: {e}");
+                    Err(Failure::Fails)
+                }
+            }
+        }
+    }
 }
 
 /// Plans with `options`, timing the whole call (flow-core never reads the clock).

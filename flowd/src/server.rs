@@ -68,10 +68,22 @@ pub async fn run(
             path: path.display().to_string(),
             source,
         })?;
-    let scenario = flow_core::validate::parse_scenario(&text).map_err(|e| Error::Scenario {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let parsed =
+        flow_core::validate::parse_scenario_with_warnings(&text).map_err(|e| Error::Scenario {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    if checked.strict && !parsed.unknown_fields.is_empty() {
+        return Err(Error::Scenario {
+            path: path.display().to_string(),
+            message: flow_core::FieldErrors(parsed.unknown_fields).to_string(),
+        });
+    }
+    for unknown in &parsed.unknown_fields {
+        // A field path of the scenario document, never an id.
+        tracing::warn!(field = %unknown.path, "scenario: {}", unknown.message);
+    }
+    let scenario = parsed.value;
     drop(text);
     let catalog = Arc::new(Catalog::new(&scenario));
     if let Some((code, ward)) = checked
@@ -168,6 +180,7 @@ pub async fn run(
         metrics,
         token,
         max_events: checked.max_events_per_request,
+        strict: checked.strict,
         closing: closing.clone(),
         dashboard: checked.dashboard.clone(),
         stopping,

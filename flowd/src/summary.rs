@@ -46,6 +46,20 @@ pub fn validation_json(result: &Result<Scenario, Error>) -> Value {
     json!({"valid": result.is_ok(), "errors": errors})
 }
 
+/// `validate --json` with the unknown fields: `{"valid", "errors", "warnings":
+/// [{"path", "message"}]}`.
+pub fn validation_json_with_warnings(
+    result: &Result<Scenario, Error>,
+    warnings: &[flow_core::FieldError],
+) -> Value {
+    let mut out = validation_json(result);
+    out["warnings"] = warnings
+        .iter()
+        .map(|e| json!({"path": e.path, "message": e.message}))
+        .collect();
+    out
+}
+
 /// `check --json`: the report plus an `ok` flag.
 pub fn check_json(report: &Report) -> Value {
     json!({
@@ -64,12 +78,15 @@ pub fn plan_summary(scenario: &Scenario, plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "plan {}: {} via {} in {:.2}s (gap {:.2}%)",
+        "plan {}: {} via {} in {:.2}s (gap {})",
         plan.scenario,
         plan.solver.status,
         plan.solver.backend,
         plan.solver.seconds,
-        plan.solver.gap * 100.0
+        plan.solver.reported_gap().map_or_else(
+            || "not reported".to_owned(),
+            |g| format!("{:.2}%", g * 100.0)
+        )
     );
     let _ = writeln!(
         out,
