@@ -11,7 +11,7 @@ use flowd::store::postgres::conn::{Conn, Target};
 use flowd::store::postgres::lease::{self, Acquire, Lease};
 use flowd::store::postgres::{PostgresStore, schema};
 use flowd::store::sqlite::SqliteStore;
-use flowd::store::{NewEvent, Snapshot, Store, StoreError};
+use flowd::store::{Commit, NewEvent, NewKey, Snapshot, Store, StoreError};
 
 use crate::pg::Postgres;
 use crate::support::{flowd, text};
@@ -35,6 +35,15 @@ fn event<'a>(seq: u64, id: &'a str) -> NewEvent<'a> {
         } else {
             None
         },
+    }
+}
+
+fn key<'a>(key: &'a str, digest: &'a str, seq: u64) -> NewKey<'a> {
+    NewKey {
+        key,
+        digest,
+        seq,
+        outcome: "applied",
     }
 }
 
@@ -83,11 +92,43 @@ fn conformance(open: &mut dyn FnMut() -> Box<dyn Store>) {
         }
         s.set_meta("k", "v1").unwrap();
         s.set_meta("k", "v2").unwrap();
+        // One group commit: events, message keys, a snapshot and a meta value, in one
+        // transaction.
+        let late = snap(1504, "after 1504");
+        s.commit(&Commit {
+            events: &[event(1503, "f1503"), event(1504, "f1504")],
+            keys: &[key("MSG|1", "d1", 1503), key("MSG|2", "d2", 1504)],
+            snapshot: Some((&late, "t")),
+            meta: &[("plan_version", "7")],
+        })
+        .unwrap();
+        // A repeated key fails the whole commit: no event, snapshot or meta of it.
+        let later = snap(1505, "after 1505");
+        assert!(
+            s.commit(&Commit {
+                events: &[event(1505, "f1505")],
+                keys: &[key("MSG|1", "d9", 1505)],
+                snapshot: Some((&later, "t")),
+                meta: &[("plan_version", "8")],
+            })
+            .is_err()
+        );
+        assert!(s.find_keys(&[]).unwrap().is_empty());
+        // Nothing to write is a no-op.
+        s.commit(&Commit::default()).unwrap();
     }
     let mut s = open();
-    assert_eq!(s.last_seq().unwrap(), 1502);
-    assert_eq!(s.latest_snapshot().unwrap(), Some(snap(1500, "late")));
+    assert_eq!(s.last_seq().unwrap(), 1504);
+    assert_eq!(s.latest_snapshot().unwrap(), Some(snap(1504, "after 1504")));
     assert_eq!(s.meta("k").unwrap().as_deref(), Some("v2"));
+    assert_eq!(s.meta("plan_version").unwrap().as_deref(), Some("7"));
+    let keys = s.find_keys(&["MSG|2", "MSG|3", "MSG|1"]).unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(
+        (keys["MSG|1"].digest.as_str(), keys["MSG|1"].seq),
+        ("d1", 1503)
+    );
+    assert_eq!(keys["MSG|2"].outcome, "applied");
     // Replay is in order, dense, from after `seq`, whole rows.
     let mut seen = Vec::new();
     s.replay(1, &mut |e| {
@@ -95,7 +136,7 @@ fn conformance(open: &mut dyn FnMut() -> Box<dyn Store>) {
         Ok(())
     })
     .unwrap();
-    assert_eq!(seen.len(), 1501);
+    assert_eq!(seen.len(), 1503);
     assert!(seen.iter().zip(2..).all(|(e, seq)| e.seq == seq));
     assert_eq!(seen[0].event_id, "b");
     let third = &seen[1];
@@ -122,7 +163,7 @@ fn conformance(open: &mut dyn FnMut() -> Box<dyn Store>) {
         page.iter().map(|e| e.seq).collect::<Vec<_>>(),
         [1001, 1002, 1003, 1004, 1005]
     );
-    assert!(s.read(1502, 5).unwrap().is_empty());
+    assert!(s.read(1504, 5).unwrap().is_empty());
 }
 
 #[test]
@@ -153,6 +194,7 @@ fn postgres_store_conforms() {
     let mut b = open_pg(&target, "trust-b", "node-1");
     assert_eq!(b.last_seq().unwrap(), 0);
     assert!(b.find_existing(&["a"]).unwrap().is_empty());
+    assert!(b.find_keys(&["MSG|1"]).unwrap().is_empty());
     b.append(&[event(1, "a")]).unwrap();
     assert_eq!(b.meta("k").unwrap(), None);
 
@@ -190,23 +232,28 @@ fn postgres_store_conforms() {
     assert!(b.lease().is_fenced());
     assert!(b.put_snapshot(&snap(1, "s"), "t").is_err());
     assert!(b.set_meta("k", "v").is_err());
+    assert!(
+        b.append_keyed(&[event(2, "z")], &[key("K", "d", 2)])
+            .is_err()
+    );
     let mut new_writer =
         PostgresStore::open(target.clone(), Lease::new("trust-b", "node-2", epoch)).unwrap();
     assert_eq!(new_writer.last_seq().unwrap(), 1);
     assert_eq!(new_writer.latest_snapshot().unwrap(), None);
+    assert!(new_writer.find_keys(&["K"]).unwrap().is_empty());
     new_writer.append(&[event(2, "z")]).unwrap();
 
     // `flowd db check` reports the schema, the trusts and their lease holders.
     let out = flowd(&["db", "check", "--database-url", &pg.url()], b"");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("schema: version 1"), "{stdout}");
-    assert!(stdout.contains("trust-a: 1502 events"), "{stdout}");
+    assert!(stdout.contains("schema: version 2"), "{stdout}");
+    assert!(stdout.contains("trust-a: 1504 events"), "{stdout}");
     assert!(stdout.contains("trust-b: 2 events"), "{stdout}");
     assert!(stdout.contains("held by node-2"), "{stdout}");
     let out = flowd(&["db", "check", "--database-url", &pg.url(), "--json"], b"");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["trusts"].as_array().unwrap().len(), 2);
 
     // A schema newer than this build is refused, naming both versions.
@@ -218,14 +265,14 @@ fn postgres_store_conforms() {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 1
+                known: 2
             }
         ),
         "{err}"
     );
     let message = err.to_string();
     assert!(
-        message.contains("99") && message.contains("(1)"),
+        message.contains("99") && message.contains("(2)"),
         "{message}"
     );
     let out = flowd(&["db", "check", "--database-url", &pg.url()], b"");

@@ -48,7 +48,7 @@ use crate::metrics::{
     EventsIngested, Metrics, PlanFigures, PlanPublished, SolveCompleted, SolveStatus,
     StoreCommitFailed, StoreCommitted,
 };
-use crate::store::{NewEvent, NewKey, Snapshot, Store, StoreError, StoredEvent};
+use crate::store::{Commit, NewEvent, NewKey, Snapshot, Store, StoreError, StoredEvent};
 
 /// Meta key holding the scenario a store belongs to.
 const META_SCENARIO: &str = "scenario";
@@ -491,6 +491,7 @@ impl Engine {
             metrics: metrics.clone(),
             settings: settings.clone(),
             needs_reload: false,
+            plan_version_due: None,
         };
         let owner = std::thread::Builder::new()
             .name("flowd-state".into())
@@ -556,6 +557,8 @@ struct Owner {
     /// A failed commit left the state ahead of the store and reloading it failed too
     /// (the database was unreachable): reload before the next batch, or refuse it.
     needs_reload: bool,
+    /// A published plan version not yet stored: it rides on the next commit.
+    plan_version_due: Option<u64>,
 }
 
 /// One new event of a batch, waiting for the commit.
@@ -592,17 +595,22 @@ impl Owner {
                     next = rx.try_recv().ok();
                 }
             }
-            if !ingests.is_empty() {
+            // A plan version rides on this round's commit (or is written alone).
+            others.retain(|cmd| match cmd {
+                Command::RecordPlanVersion(v) => {
+                    self.plan_version_due = Some(*v);
+                    false
+                }
+                _ => true,
+            });
+            if !ingests.is_empty() || self.plan_version_due.is_some() {
                 self.commit(ingests);
             }
             for cmd in others {
                 self.handle(cmd);
             }
-            if self.since_snapshot >= self.settings.snapshot_every.max(1) {
-                self.snapshot();
-            }
         }
-        if self.since_snapshot > 0 {
+        if self.since_snapshot > 0 || self.plan_version_due.is_some() {
             self.snapshot();
         }
         tracing::info!(last_seq = self.last_seq, "state owner stopped");
@@ -629,15 +637,12 @@ impl Owner {
             } => {
                 let _ = reply.send(self.store.read(after, limit).map_err(EngineError::from));
             }
-            Command::RecordPlanVersion(v) => {
-                if let Err(e) = self.store.set_meta(META_PLAN_VERSION, &v.to_string()) {
-                    tracing::warn!(error = %e, "could not record the plan version");
-                }
-            }
+            Command::RecordPlanVersion(v) => self.plan_version_due = Some(v),
         }
     }
 
-    /// Group commit of every request in `batch`.
+    /// Group commit of every request in `batch`: its events, its message keys, the
+    /// snapshot due after them and the plan version to record, in one transaction.
     fn commit(&mut self, batch: Vec<Ingest>) {
         if self.needs_reload && !self.reload() {
             for req in batch {
@@ -770,54 +775,79 @@ impl Owner {
             acks.push(Ok(req_acks));
         }
 
-        if !rows.is_empty() || !key_rows.is_empty() {
-            let new: Vec<NewEvent<'_>> = rows
-                .iter()
-                .map(|row| {
-                    let inc = &batch[row.req].events[row.idx];
-                    NewEvent {
-                        seq: row.seq,
-                        event_id: &inc.event.id,
-                        kind: inc.event.kind.type_name(),
-                        at: &row.at,
-                        received_at: &received_at,
-                        source: &batch[row.req].source,
-                        body: &inc.body,
-                        outcome: row.outcome,
-                        reason: row.reason,
-                    }
+        let new: Vec<NewEvent<'_>> = rows
+            .iter()
+            .map(|row| {
+                let inc = &batch[row.req].events[row.idx];
+                NewEvent {
+                    seq: row.seq,
+                    event_id: &inc.event.id,
+                    kind: inc.event.kind.type_name(),
+                    at: &row.at,
+                    received_at: &received_at,
+                    source: &batch[row.req].source,
+                    body: &inc.body,
+                    outcome: row.outcome,
+                    reason: row.reason,
+                }
+            })
+            .collect();
+        let new_keys: Vec<NewKey<'_>> = key_rows
+            .iter()
+            .filter_map(|&(r, seq, outcome)| {
+                let k = batch[r].key.as_ref()?;
+                Some(NewKey {
+                    key: &k.key,
+                    digest: &k.digest,
+                    seq,
+                    outcome,
                 })
-                .collect();
-            let new_keys: Vec<NewKey<'_>> = key_rows
-                .iter()
-                .filter_map(|&(r, seq, outcome)| {
-                    let k = batch[r].key.as_ref()?;
-                    Some(NewKey {
-                        key: &k.key,
-                        digest: &k.digest,
-                        seq,
-                        outcome,
-                    })
-                })
-                .collect();
+            })
+            .collect();
+        let since_snapshot = self.since_snapshot + (seq - self.last_seq);
+        let snapshot = (since_snapshot >= self.settings.snapshot_every.max(1))
+            .then(|| self.serialise(seq))
+            .flatten();
+        let version = self.plan_version_due.map(|v| v.to_string());
+        let meta: Vec<(&str, &str)> = version
+            .iter()
+            .map(|v| (META_PLAN_VERSION, v.as_str()))
+            .collect();
+        let commit = Commit {
+            events: &new,
+            keys: &new_keys,
+            snapshot: snapshot.as_ref().map(|s| (s, received_at.as_str())),
+            meta: &meta,
+        };
+        if !commit.is_empty() {
             let started = Instant::now();
-            let result = self.store.append_keyed(&new, &new_keys);
+            let result = self.store.commit(&commit);
             let duration = started.elapsed();
             drop(new);
             drop(new_keys);
             if let Err(e) = result {
                 return self.fail(batch, e);
             }
-            StoreCommitted {
-                events: rows.len(),
-                requests: batch.len(),
-                duration,
+            if !rows.is_empty() || !key_rows.is_empty() {
+                StoreCommitted {
+                    events: rows.len(),
+                    requests: batch.len(),
+                    duration,
+                }
+                .emit(&self.metrics);
             }
-            .emit(&self.metrics);
+        }
+        self.plan_version_due = None;
+        if let Some(snap) = &snapshot {
+            tracing::info!(seq = snap.seq, bytes = snap.state.len(), "snapshot written");
         }
 
         // Durable: now the world may know.
-        self.since_snapshot += seq - self.last_seq;
+        self.since_snapshot = if snapshot.is_some() {
+            0
+        } else {
+            since_snapshot
+        };
         self.last_seq = seq;
         for ((kind, outcome), count) in counts {
             EventsIngested {
@@ -879,27 +909,40 @@ impl Owner {
         !self.needs_reload
     }
 
+    /// The state as a snapshot after `seq` (`None`, logged, if it does not serialise).
+    fn serialise(&self, seq: u64) -> Option<Snapshot> {
+        match serde_json::to_string(&self.state) {
+            Ok(state) => Some(Snapshot { seq, state }),
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialise a snapshot");
+                None
+            }
+        }
+    }
+
+    /// The final snapshot when the owner stops (and any plan version not yet stored),
+    /// in one transaction.
     fn snapshot(&mut self) {
         if self.needs_reload && !self.reload() {
             // Never snapshot a state the store does not hold.
             return;
         }
         let started = Instant::now();
-        let state = match serde_json::to_string(&self.state) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "could not serialise a snapshot");
-                return;
-            }
+        let Some(snap) = self.serialise(self.last_seq) else {
+            return;
         };
-        let snap = Snapshot {
-            seq: self.last_seq,
-            state,
+        let version = self.plan_version_due.map(|v| v.to_string());
+        let meta: Vec<(&str, &str)> = version
+            .iter()
+            .map(|v| (META_PLAN_VERSION, v.as_str()))
+            .collect();
+        let taken_at = chrono::Utc::now().to_rfc3339();
+        let commit = Commit {
+            snapshot: Some((&snap, &taken_at)),
+            meta: &meta,
+            ..Commit::default()
         };
-        match self
-            .store
-            .put_snapshot(&snap, &chrono::Utc::now().to_rfc3339())
-        {
+        match self.store.commit(&commit) {
             Ok(()) => {
                 tracing::info!(
                     seq = snap.seq,
@@ -908,6 +951,7 @@ impl Owner {
                     "snapshot written"
                 );
                 self.since_snapshot = 0;
+                self.plan_version_due = None;
             }
             Err(e) => tracing::warn!(error = %e, "could not write a snapshot"),
         }
@@ -1239,11 +1283,17 @@ mod tests {
         fn find_existing(&mut self, ids: &[&str]) -> Result<HashMap<String, Existing>, StoreError> {
             self.inner.find_existing(ids)
         }
-        fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
+        fn find_keys(
+            &mut self,
+            keys: &[&str],
+        ) -> Result<HashMap<String, crate::store::ExistingKey>, StoreError> {
+            self.inner.find_keys(keys)
+        }
+        fn commit(&mut self, c: &Commit<'_>) -> Result<(), StoreError> {
             if self.failing.load(Ordering::SeqCst) {
                 return Err(StoreError::Corrupt("disk on fire".into()));
             }
-            self.inner.append(events)
+            self.inner.commit(c)
         }
         fn replay(
             &mut self,
@@ -1258,14 +1308,8 @@ mod tests {
         fn latest_snapshot(&mut self) -> Result<Option<Snapshot>, StoreError> {
             self.inner.latest_snapshot()
         }
-        fn put_snapshot(&mut self, s: &Snapshot, taken_at: &str) -> Result<(), StoreError> {
-            self.inner.put_snapshot(s, taken_at)
-        }
         fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
             self.inner.meta(key)
-        }
-        fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-            self.inner.set_meta(key, value)
         }
     }
 
@@ -1446,13 +1490,14 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_store_without_message_keys_refuses_keyed_messages() {
+    async fn a_keyed_message_the_store_cannot_commit_is_refused_and_stored_later() {
         let s = generate(&GenerateOptions::new(Size::Tiny, 3));
         let catalog = Arc::new(Catalog::new(&s));
         let dir = tempfile::tempdir().unwrap();
+        let failing = Arc::new(AtomicBool::new(false));
         let store = Flaky {
             inner: SqliteStore::open(dir.path()).unwrap(),
-            failing: Arc::new(AtomicBool::new(false)),
+            failing: failing.clone(),
         };
         let engine = Engine::start(
             Box::new(store),
@@ -1464,15 +1509,23 @@ mod tests {
         .await
         .unwrap();
         let h = engine.handle();
-        let r = crate::ingest::submit_keyed(
-            &h,
-            Vec::new(),
-            key("k", "d", true),
-            "t".into(),
-            Instant::now(),
-        )
-        .await;
-        assert!(matches!(r, Err(EngineError::Unavailable(_))));
+        failing.store(true, Ordering::SeqCst);
+        let send = || {
+            crate::ingest::submit_keyed(
+                &h,
+                Vec::new(),
+                key("k", "d", true),
+                "t".into(),
+                Instant::now(),
+            )
+        };
+        // The listener answers this AR 207: nothing was stored, so a resend...
+        assert!(matches!(send().await, Err(EngineError::Unavailable(_))));
+        failing.store(false, Ordering::SeqCst);
+        // ...is a new message, stored now; the one after that is its duplicate.
+        assert_eq!(send().await.unwrap(), Vec::new());
+        let again = send().await.unwrap();
+        assert!(matches!(again[0].outcome, AckOutcome::Duplicate(_)));
         drop(h);
         engine.shutdown().await;
     }

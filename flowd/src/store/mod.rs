@@ -16,11 +16,11 @@
 //!   event's place before the commit).
 //! - An event id is stored at most once (the idempotency key is unique).
 //! - Snapshots are state after all events up to and including their `seq`.
-//! - Message keys (the HL7 idempotency keys, [`NewKey`]) are written in the same
-//!   transaction as the batch's events ([`Store::append_keyed`]); a key is stored at
-//!   most once. A store that has no key table keeps the default methods, which refuse
-//!   keyed batches (so an HL7 listener on it answers AR 207 rather than lose the
-//!   exactly-once guarantee).
+//! - One group commit is one transaction ([`Store::commit`]): the batch's events, its
+//!   message keys (the HL7 idempotency keys, [`NewKey`]; a key is stored at most
+//!   once), the snapshot due after it and the plan version to record. So a snapshot
+//!   never runs ahead of the events it covers, and a fenced writer (PostgreSQL) writes
+//!   none of them.
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -74,9 +74,6 @@ pub enum StoreError {
     /// Stored data does not read back (a bug or a store written by another version).
     #[error("event store: {0}")]
     Corrupt(String),
-    /// This store does not implement an optional capability.
-    #[error("event store: {0} not supported by this store")]
-    Unsupported(&'static str),
 }
 
 /// One message key to store with a batch (an HL7 message answered AA).
@@ -106,6 +103,30 @@ pub struct ExistingKey {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Database(Box::new(e))
+    }
+}
+
+/// Everything one group commit writes ([`Store::commit`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Commit<'a> {
+    /// New events, in `seq` order.
+    pub events: &'a [NewEvent<'a>],
+    /// Message keys of the batch's HL7 messages.
+    pub keys: &'a [NewKey<'a>],
+    /// A snapshot of the state after these events, and when it was taken; older
+    /// snapshots beyond the newest few are dropped.
+    pub snapshot: Option<(&'a Snapshot, &'a str)>,
+    /// Named values to set (`key`, `value`).
+    pub meta: &'a [(&'a str, &'a str)],
+}
+
+impl Commit<'_> {
+    /// Whether the commit writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+            && self.keys.is_empty()
+            && self.snapshot.is_none()
+            && self.meta.is_empty()
     }
 }
 
@@ -182,8 +203,17 @@ pub trait Store: Send + 'static {
     /// Which of `ids` are already stored.
     fn find_existing(&mut self, ids: &[&str]) -> Result<HashMap<String, Existing>, StoreError>;
 
+    /// Writes everything in `commit` in one durable transaction; all or nothing. The
+    /// one write every store implements: the provided methods below are its cases.
+    fn commit(&mut self, commit: &Commit<'_>) -> Result<(), StoreError>;
+
     /// Appends `events` in one durable transaction; all or nothing.
-    fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError>;
+    fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
+        self.commit(&Commit {
+            events,
+            ..Commit::default()
+        })
+    }
 
     /// Calls `f` with every event after `seq`, in order.
     fn replay(
@@ -199,35 +229,37 @@ pub trait Store: Send + 'static {
     fn latest_snapshot(&mut self) -> Result<Option<Snapshot>, StoreError>;
 
     /// Stores a snapshot (durably) and drops all but the newest few.
-    fn put_snapshot(&mut self, snapshot: &Snapshot, taken_at: &str) -> Result<(), StoreError>;
+    fn put_snapshot(&mut self, snapshot: &Snapshot, taken_at: &str) -> Result<(), StoreError> {
+        self.commit(&Commit {
+            snapshot: Some((snapshot, taken_at)),
+            ..Commit::default()
+        })
+    }
 
     /// A small named value (the scenario the store belongs to, the plan version).
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError>;
 
     /// Sets a named value.
-    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
-
-    /// Which of the message `keys` are already stored. The default knows no keys
-    /// table: it answers an empty lookup and refuses any other.
-    fn find_keys(&mut self, keys: &[&str]) -> Result<HashMap<String, ExistingKey>, StoreError> {
-        if keys.is_empty() {
-            Ok(HashMap::new())
-        } else {
-            Err(StoreError::Unsupported("message keys"))
-        }
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.commit(&Commit {
+            meta: &[(key, value)],
+            ..Commit::default()
+        })
     }
 
+    /// Which of the message `keys` are already stored.
+    fn find_keys(&mut self, keys: &[&str]) -> Result<HashMap<String, ExistingKey>, StoreError>;
+
     /// Appends `events` and stores `keys` in one durable transaction; all or nothing.
-    /// The default is [`Store::append`] when `keys` is empty and refuses otherwise.
     fn append_keyed(
         &mut self,
         events: &[NewEvent<'_>],
         keys: &[NewKey<'_>],
     ) -> Result<(), StoreError> {
-        if keys.is_empty() {
-            self.append(events)
-        } else {
-            Err(StoreError::Unsupported("message keys"))
-        }
+        self.commit(&Commit {
+            events,
+            keys,
+            ..Commit::default()
+        })
     }
 }

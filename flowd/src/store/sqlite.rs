@@ -15,7 +15,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::{Existing, ExistingKey, NewEvent, NewKey, Snapshot, Store, StoreError, StoredEvent};
+use super::{Commit, Existing, ExistingKey, Snapshot, Store, StoreError, StoredEvent};
 
 /// Snapshots kept; older ones are deleted when a new one is written.
 pub const KEEP_SNAPSHOTS: i64 = 2;
@@ -141,10 +141,6 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
-        self.append_keyed(events, &[])
-    }
-
     fn find_keys(&mut self, keys: &[&str]) -> Result<HashMap<String, ExistingKey>, StoreError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(LOOKUP_CHUNK) {
@@ -177,26 +173,25 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    fn append_keyed(
-        &mut self,
-        events: &[NewEvent<'_>],
-        keys: &[NewKey<'_>],
-    ) -> Result<(), StoreError> {
+    fn commit(&mut self, c: &Commit<'_>) -> Result<(), StoreError> {
+        if c.is_empty() {
+            return Ok(());
+        }
         let tx = self.conn.transaction()?;
-        if !keys.is_empty() {
+        if !c.keys.is_empty() {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO message_keys (key, digest, seq, outcome) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for k in keys {
+            for k in c.keys {
                 stmt.execute(params![k.key, k.digest, seq_to_sql(k.seq), k.outcome])?;
             }
         }
-        {
+        if !c.events.is_empty() {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO events (seq, event_id, type, at, received_at, source, body, outcome, reason)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
-            for e in events {
+            for e in c.events {
                 stmt.execute(params![
                     seq_to_sql(e.seq),
                     e.event_id,
@@ -209,6 +204,24 @@ impl Store for SqliteStore {
                     e.reason
                 ])?;
             }
+        }
+        if let Some((snapshot, taken_at)) = c.snapshot {
+            tx.execute(
+                "INSERT OR REPLACE INTO snapshots (seq, taken_at, state) VALUES (?1, ?2, ?3)",
+                params![seq_to_sql(snapshot.seq), taken_at, snapshot.state],
+            )?;
+            tx.execute(
+                "DELETE FROM snapshots WHERE seq NOT IN
+                     (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?1)",
+                [KEEP_SNAPSHOTS],
+            )?;
+        }
+        for (key, value) in c.meta {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -251,41 +264,18 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn put_snapshot(&mut self, snapshot: &Snapshot, taken_at: &str) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT OR REPLACE INTO snapshots (seq, taken_at, state) VALUES (?1, ?2, ?3)",
-            params![seq_to_sql(snapshot.seq), taken_at, snapshot.state],
-        )?;
-        tx.execute(
-            "DELETE FROM snapshots WHERE seq NOT IN
-                 (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?1)",
-            [KEEP_SNAPSHOTS],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
     }
-
-    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{NewEvent, NewKey};
 
     fn event<'a>(seq: u64, id: &'a str) -> NewEvent<'a> {
         NewEvent {

@@ -9,10 +9,13 @@
 //! - `flowd_snapshots(trust, seq, taken_at, state)` — the newest
 //!   [`KEEP_SNAPSHOTS`](crate::store::sqlite::KEEP_SNAPSHOTS) per trust are kept;
 //! - `flowd_meta(trust, key, value)` — the scenario, the last plan version;
+//! - `flowd_message_keys(trust, key, digest, seq, outcome)`, primary key
+//!   `(trust, key)` — the HL7 idempotency keys (schema version 2);
 //! - `flowd_lease(trust, owner, epoch, heartbeat, acquired_at)` — see [`lease`].
 //!
-//! Every write (a group commit's events, a snapshot, a meta value) is one transaction
-//! that first renews the lease *conditional on this daemon's epoch*; if the epoch
+//! Every write ([`Store::commit`]: a group commit's events, message keys, the snapshot
+//! due after them and the plan version) is one transaction that first renews the
+//! lease *conditional on this daemon's epoch*; if the epoch
 //! moved on, it rolls back, fences the [`lease::Lease`] and fails with
 //! [`StoreError::Fenced`]. Group commit: one round trip inserts the whole batch
 //! (`UNNEST` of arrays), and `COMMIT` returns once PostgreSQL made it durable (and
@@ -32,7 +35,7 @@ use postgres::Transaction;
 
 use self::conn::{Conn, Target};
 use self::lease::Lease;
-use super::{Existing, NewEvent, Snapshot, Store, StoreError, StoredEvent};
+use super::{Commit, Existing, ExistingKey, Snapshot, Store, StoreError, StoredEvent};
 use crate::store::sqlite::KEEP_SNAPSHOTS;
 
 /// Ids looked up per `= ANY($2)`.
@@ -195,7 +198,38 @@ impl Store for PostgresStore {
         })
     }
 
-    fn append(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
+    fn find_keys(&mut self, keys: &[&str]) -> Result<HashMap<String, ExistingKey>, StoreError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.read_op(|c, trust| {
+            let mut found = HashMap::new();
+            for chunk in keys.chunks(LOOKUP_CHUNK) {
+                let rows = c.query(
+                    "SELECT key, digest, seq, outcome FROM flowd_message_keys
+                     WHERE trust = $1 AND key = ANY($2)",
+                    &[&trust, &chunk],
+                )?;
+                for r in rows {
+                    found.insert(
+                        r.get(0),
+                        ExistingKey {
+                            digest: r.get(1),
+                            seq: seq_from_sql(r.get(2)),
+                            outcome: r.get(3),
+                        },
+                    );
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn commit(&mut self, c: &Commit<'_>) -> Result<(), StoreError> {
+        if c.is_empty() {
+            return Ok(());
+        }
+        let events = c.events;
         let seqs: Vec<i64> = events.iter().map(|e| seq_to_sql(e.seq)).collect();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id).collect();
         let kinds: Vec<&str> = events.iter().map(|e| e.kind).collect();
@@ -205,18 +239,54 @@ impl Store for PostgresStore {
         let bodies: Vec<&str> = events.iter().map(|e| e.body).collect();
         let outcomes: Vec<&str> = events.iter().map(|e| e.outcome).collect();
         let reasons: Vec<Option<&str>> = events.iter().map(|e| e.reason).collect();
+        let keys: Vec<&str> = c.keys.iter().map(|k| k.key).collect();
+        let digests: Vec<&str> = c.keys.iter().map(|k| k.digest).collect();
+        let key_seqs: Vec<i64> = c.keys.iter().map(|k| seq_to_sql(k.seq)).collect();
+        let key_outcomes: Vec<&str> = c.keys.iter().map(|k| k.outcome).collect();
         self.write(|tx, trust| {
-            tx.execute(
-                "INSERT INTO flowd_events
-                     (trust, seq, event_id, type, at, received_at, source, body, outcome, reason)
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[],
-                                          $6::text[], $7::text[], $8::text[], $9::text[],
-                                          $10::text[])",
-                &[
-                    &trust, &seqs, &ids, &kinds, &ats, &received, &sources, &bodies, &outcomes,
-                    &reasons,
-                ],
-            )?;
+            if !keys.is_empty() {
+                tx.execute(
+                    "INSERT INTO flowd_message_keys (trust, key, digest, seq, outcome)
+                     SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::text[])",
+                    &[&trust, &keys, &digests, &key_seqs, &key_outcomes],
+                )?;
+            }
+            if !events.is_empty() {
+                tx.execute(
+                    "INSERT INTO flowd_events
+                         (trust, seq, event_id, type, at, received_at, source, body, outcome, reason)
+                     SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[],
+                                              $6::text[], $7::text[], $8::text[], $9::text[],
+                                              $10::text[])",
+                    &[
+                        &trust, &seqs, &ids, &kinds, &ats, &received, &sources, &bodies,
+                        &outcomes, &reasons,
+                    ],
+                )?;
+            }
+            if let Some((snapshot, taken_at)) = c.snapshot {
+                let seq = seq_to_sql(snapshot.seq);
+                tx.execute(
+                    "INSERT INTO flowd_snapshots (trust, seq, taken_at, state)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (trust, seq) DO UPDATE
+                     SET taken_at = excluded.taken_at, state = excluded.state",
+                    &[&trust, &seq, &taken_at, &snapshot.state],
+                )?;
+                tx.execute(
+                    "DELETE FROM flowd_snapshots WHERE trust = $1 AND seq NOT IN
+                         (SELECT seq FROM flowd_snapshots WHERE trust = $1
+                          ORDER BY seq DESC LIMIT $2)",
+                    &[&trust, &KEEP_SNAPSHOTS],
+                )?;
+            }
+            for (key, value) in c.meta {
+                tx.execute(
+                    "INSERT INTO flowd_meta (trust, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (trust, key) DO UPDATE SET value = excluded.value",
+                    &[&trust, key, value],
+                )?;
+            }
             Ok(())
         })
     }
@@ -263,25 +333,6 @@ impl Store for PostgresStore {
         }))
     }
 
-    fn put_snapshot(&mut self, snapshot: &Snapshot, taken_at: &str) -> Result<(), StoreError> {
-        let seq = seq_to_sql(snapshot.seq);
-        self.write(|tx, trust| {
-            tx.execute(
-                "INSERT INTO flowd_snapshots (trust, seq, taken_at, state) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (trust, seq) DO UPDATE
-                 SET taken_at = excluded.taken_at, state = excluded.state",
-                &[&trust, &seq, &taken_at, &snapshot.state],
-            )?;
-            tx.execute(
-                "DELETE FROM flowd_snapshots WHERE trust = $1 AND seq NOT IN
-                     (SELECT seq FROM flowd_snapshots WHERE trust = $1
-                      ORDER BY seq DESC LIMIT $2)",
-                &[&trust, &KEEP_SNAPSHOTS],
-            )?;
-            Ok(())
-        })
-    }
-
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         let row = self.read_op(|c, trust| {
             c.query_opt(
@@ -290,16 +341,5 @@ impl Store for PostgresStore {
             )
         })?;
         Ok(row.map(|r| r.get(0)))
-    }
-
-    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.write(|tx, trust| {
-            tx.execute(
-                "INSERT INTO flowd_meta (trust, key, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (trust, key) DO UPDATE SET value = excluded.value",
-                &[&trust, &key, &value],
-            )?;
-            Ok(())
-        })
     }
 }

@@ -16,10 +16,11 @@ use crate::store::StoreError;
 const MIGRATION_LOCK: i64 = 0x0066_6c6f_7764;
 
 /// The migrations, in order: version, description, SQL.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "events, snapshots, meta and leases, keyed by trust",
-    "CREATE TABLE flowd_events (
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "events, snapshots, meta and leases, keyed by trust",
+        "CREATE TABLE flowd_events (
          trust TEXT NOT NULL,
          seq BIGINT NOT NULL,
          event_id TEXT NOT NULL,
@@ -53,7 +54,20 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
          heartbeat TIMESTAMPTZ NOT NULL,
          acquired_at TIMESTAMPTZ NOT NULL
      );",
-)];
+    ),
+    (
+        2,
+        "HL7 message keys, keyed by trust",
+        "CREATE TABLE flowd_message_keys (
+         trust TEXT NOT NULL,
+         key TEXT NOT NULL,
+         digest TEXT NOT NULL,
+         seq BIGINT NOT NULL,
+         outcome TEXT NOT NULL,
+         PRIMARY KEY (trust, key)
+     );",
+    ),
+];
 
 /// The newest schema version this build knows.
 pub fn known_version() -> i64 {
