@@ -319,6 +319,41 @@ fn corpus_through_mllp_send() {
             }
         }
     }
+    // Every AE and AR left its audit row (code, location, key; nothing of the
+    // message itself), in order.
+    let page: serde_json::Value =
+        serde_json::from_str(&http.get("/v1/hl7/refusals?limit=1000").text()).expect("json");
+    let rows = page["refusals"].as_array().expect("refusals");
+    let refused: Vec<String> = cases
+        .iter()
+        .filter(|c| c.ack != "AA")
+        .map(|c| format!("{} {}", c.ack, c.error.as_deref().unwrap_or("")))
+        .collect();
+    let audited: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} {}", r["ack"].as_str().unwrap_or(""), r["code"]))
+        .collect();
+    assert_eq!(audited, refused);
+    let conflict = rows
+        .iter()
+        .find(|r| r["code"] == 205)
+        .expect("the conflict");
+    assert_eq!(conflict["key"], "PAS|RVJ|C01");
+    assert_eq!(conflict["location"], "MSH^1^10");
+    assert!(
+        conflict["source"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("hl7:127.0.0.1:")
+    );
+    let text = page.to_string();
+    for patient in ["DOE", "P50", "123^^^"] {
+        assert!(
+            !text.contains(patient),
+            "patient data in the audit rows: {text}"
+        );
+    }
+
     // The ACK header: applications swapped, ACK^trigger^ACK from 2.4, ERR by version.
     let out = mllp_send(
         addr,
@@ -343,6 +378,123 @@ fn corpus_through_mllp_send() {
         )
     );
     assert!(metrics.contains("flowd_hl7_ack_latency_seconds_count"));
+    assert_eq!(daemon.terminate().code(), Some(0));
+}
+
+/// `msg` with MSH-15 (accept acknowledgement type) set.
+fn with_accept_ack(m: &[u8], accept: &str) -> Vec<u8> {
+    let text =
+        String::from_utf8_lossy(m).replacen("|P|2.5.1\r", &format!("|P|2.5.1|||{accept}\r"), 1);
+    text.into_bytes()
+}
+
+#[test]
+fn enhanced_acknowledgements_honour_msh_15() {
+    let s = scenario(Size::Tiny, 35);
+    let (_dir, _path, daemon) = start(&s, "enhanced_ack = true", &[]);
+    let addr = daemon.mllp.expect("mllp");
+    let mut c = Client::connect(addr).expect("connect");
+    let admit =
+        |control: &str, patient: &str| msg(control, "A01", patient, "WARD1", "20261207090000");
+    // AL: always a commit acknowledgement.
+    let ack = c
+        .send(&with_accept_ack(&admit("E1", "e1"), "AL"))
+        .expect("ack");
+    assert_eq!(msa(&ack), ("CA".into(), "E1".into()), "{ack}");
+    // NE: never; SU: on success only; ER: on error only. The first ACK to come back
+    // is the ER message's CE, so E2 and E3 were answered with nothing.
+    c.write(&frame(&with_accept_ack(&admit("E2", "e2"), "NE")))
+        .expect("write");
+    c.write(&frame(&with_accept_ack(&admit("E3", "e3"), "ER")))
+        .expect("write");
+    let broken = String::from_utf8_lossy(&with_accept_ack(&admit("E4", "e4"), "ER"))
+        .replace("\rPV1||I|WARD1", "");
+    c.write(&frame(broken.as_bytes())).expect("write");
+    let ack = String::from_utf8_lossy(&c.read_ack().expect("ack")).into_owned();
+    assert_eq!(msa(&ack), ("CE".into(), "E4".into()), "{ack}");
+    let ack = c
+        .send(&with_accept_ack(&admit("E5", "e5"), "SU"))
+        .expect("ack");
+    assert_eq!(msa(&ack), ("CA".into(), "E5".into()), "{ack}");
+    // Without MSH-15, original mode: AA.
+    let ack = c.send(&admit("E6", "e6")).expect("ack");
+    assert_eq!(msa(&ack).0, "AA", "{ack}");
+    // E2 and E3 were stored although not acknowledged.
+    let (_, state) = full_state(&mut daemon.http());
+    for p in ["e1", "e2", "e3", "e5", "e6"] {
+        assert!(state.ward_of(p).is_some(), "{p} admitted");
+    }
+    assert_eq!(state.ward_of("e4"), None);
+    assert_eq!(daemon.terminate().code(), Some(0));
+}
+
+/// HL7 on PostgreSQL: message keys and refusal audit rows live there too, and a
+/// store that cannot commit is answered AR 207 with nothing stored, so the sender's
+/// resend is applied once the store is back.
+#[test]
+fn hl7_on_postgres_keys_refusals_and_ar_207() {
+    let pg = crate::pg::Postgres::start();
+    let url = pg.url();
+    let s = scenario(Size::Tiny, 36);
+    let (dir, path) = scenario_file(&s);
+    let config = write_config(dir.path(), &s, "");
+    let log = dir.path().join("flowd.log");
+    let daemon = Daemon::start_on(
+        &path,
+        &crate::live::Backend::Postgres {
+            url: &url,
+            log: &log,
+        },
+        &["--config", &config],
+    );
+    daemon.wait_ready();
+    let addr = daemon.mllp.expect("mllp");
+    let mut c = Client::connect(addr).expect("connect");
+    let admit =
+        |control: &str, patient: &str| msg(control, "A01", patient, "WARD1", "20261207090000");
+    let ack = c.send(&admit("G1", "g1")).expect("ack");
+    assert_eq!(msa(&ack), ("AA".into(), "G1".into()), "{ack}");
+    // A resend is a duplicate, a different message under the same key a conflict.
+    assert_eq!(msa(&c.send(&admit("G1", "g1")).expect("ack")).0, "AA");
+    let ack = c.send(&admit("G1", "g9")).expect("ack");
+    assert_eq!(msa(&ack).0, "AE", "{ack}");
+    assert!(ack.contains("205"), "{ack}");
+    let keys = pg.psql("SELECT count(*) FROM flowd_message_keys");
+    assert_eq!(keys.trim(), "1", "one key stored");
+    let refusals = pg.psql("SELECT ack || ' ' || code || ' ' || key FROM flowd_message_refusals");
+    assert_eq!(refusals.trim(), "AE 205 PAS|RVJ|G1");
+
+    // The store refuses every new event now: AR 207, nothing stored.
+    pg.psql(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON flowd_events
+             FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    let ack = c.send(&admit("G2", "g2")).expect("ack");
+    assert_eq!(msa(&ack), ("AR".into(), "G2".into()), "{ack}");
+    assert!(ack.contains("207"), "{ack}");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM flowd_message_keys").trim(),
+        "1"
+    );
+    let mut http = daemon.http();
+    let (_, state) = full_state(&mut http);
+    assert_eq!(
+        state.ward_of("g2"),
+        None,
+        "nothing of an AR message applied"
+    );
+    // The store is back: the integration engine's resend is applied, once.
+    pg.psql("DROP TRIGGER refuse ON flowd_events");
+    let ack = c.send(&admit("G2", "g2")).expect("ack");
+    assert_eq!(msa(&ack), ("AA".into(), "G2".into()), "{ack}");
+    let ack = c.send(&admit("G2", "g2")).expect("ack");
+    assert_eq!(msa(&ack).0, "AA", "{ack}");
+    let trail = audit_trail(&mut http);
+    assert_eq!(trail.len(), 2, "g1 and g2, once each");
+    let (_, state) = full_state(&mut http);
+    assert_eq!(state, replay(&s, &trail, None), "the state equals a replay");
     assert_eq!(daemon.terminate().code(), Some(0));
 }
 
@@ -676,49 +828,77 @@ fn aa_messages_survive_kill_9() {
 #[ignore]
 fn hl7_throughput() {
     let s = scenario(Size::Tiny, 34);
-    let (_dir, _path, daemon) = start(&s, "", &[]);
-    let addr = daemon.mllp.expect("mllp");
-    for (connections, per) in [(1usize, 3000usize), (16, 1000)] {
-        let started = std::time::Instant::now();
-        let handles: Vec<_> = (0..connections)
-            .map(|c| {
-                std::thread::spawn(move || {
-                    let mut client = Client::connect(addr).expect("connect");
-                    let mut latencies = Vec::with_capacity(per);
-                    for i in 0..per {
-                        let control = format!("B{connections}-{c}-{i}");
-                        let ward = if i % 2 == 0 { "WARD1" } else { "WARD2" };
-                        let m = msg(
-                            &control,
-                            "A01",
-                            &format!("b{connections}-{c}-{i}"),
-                            ward,
-                            "20261207080000",
-                        );
-                        let t = std::time::Instant::now();
-                        let ack = client.send(&m).expect("ack");
-                        latencies.push(t.elapsed());
-                        assert_eq!(msa(&ack).0, "AA");
-                    }
-                    latencies
+    // With the default re-planning (a solve at most every 200 ms while messages
+    // arrive, sharing the two cores), then with re-planning deferred: the ingest path
+    // alone.
+    for (label, args) in [
+        ("re-planning on", &[][..]),
+        (
+            "re-planning deferred",
+            &["--debounce-ms", "600000", "--max-delay-ms", "600000"][..],
+        ),
+    ] {
+        let (_dir, _path, daemon) = start(&s, "", args);
+        let addr = daemon.mllp.expect("mllp");
+        let mut http = daemon.http();
+        let commits = |http: &mut Http| {
+            let text = String::from_utf8(http.get("/metrics").body).expect("utf-8");
+            let value = |name: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            (
+                value("flowd_store_commit_batch_events_count"),
+                value("flowd_store_commit_batch_events_sum"),
+            )
+        };
+        for (connections, per) in [(1usize, 3000usize), (16, 1000)] {
+            let before = commits(&mut http);
+            let started = std::time::Instant::now();
+            let handles: Vec<_> = (0..connections)
+                .map(|c| {
+                    std::thread::spawn(move || {
+                        let mut client = Client::connect(addr).expect("connect");
+                        let mut latencies = Vec::with_capacity(per);
+                        for i in 0..per {
+                            let control = format!("B{connections}-{c}-{i}");
+                            let ward = if i % 2 == 0 { "WARD1" } else { "WARD2" };
+                            let m = msg(
+                                &control,
+                                "A01",
+                                &format!("b{connections}-{c}-{i}"),
+                                ward,
+                                "20261207080000",
+                            );
+                            let t = std::time::Instant::now();
+                            let ack = client.send(&m).expect("ack");
+                            latencies.push(t.elapsed());
+                            assert_eq!(msa(&ack).0, "AA");
+                        }
+                        latencies
+                    })
                 })
-            })
-            .collect();
-        let mut all: Vec<Duration> = handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("client"))
-            .collect();
-        let elapsed = started.elapsed();
-        all.sort();
-        let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-        eprintln!(
-            "hl7 throughput: {connections} connection(s), {} messages in {:.2} s: {:.0} ACKed durable messages/s, ACK latency p50 {:.2} ms, p99 {:.2} ms",
-            all.len(),
-            elapsed.as_secs_f64(),
-            all.len() as f64 / elapsed.as_secs_f64(),
-            pct(0.5).as_secs_f64() * 1e3,
-            pct(0.99).as_secs_f64() * 1e3
-        );
+                .collect();
+            let mut all: Vec<Duration> = handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("client"))
+                .collect();
+            let elapsed = started.elapsed();
+            all.sort();
+            let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+            let after = commits(&mut http);
+            let batches = after.0 - before.0;
+            eprintln!(
+                "hl7 throughput ({label}): {connections} connection(s), {} messages in {:.2} s: {:.0} ACKed durable messages/s, ACK latency p50 {:.2} ms, p99 {:.2} ms; {batches:.0} commits of {:.1} messages on average",
+                all.len(),
+                elapsed.as_secs_f64(),
+                all.len() as f64 / elapsed.as_secs_f64(),
+                pct(0.5).as_secs_f64() * 1e3,
+                pct(0.99).as_secs_f64() * 1e3,
+                (after.1 - before.1) / batches.max(1.0),
+            );
+        }
+        assert_eq!(daemon.terminate().code(), Some(0));
     }
-    assert_eq!(daemon.terminate().code(), Some(0));
 }

@@ -11,7 +11,7 @@ use flowd::store::postgres::conn::{Conn, Target};
 use flowd::store::postgres::lease::{self, Acquire, Lease};
 use flowd::store::postgres::{PostgresStore, schema};
 use flowd::store::sqlite::SqliteStore;
-use flowd::store::{Commit, NewEvent, NewKey, Snapshot, Store, StoreError};
+use flowd::store::{Commit, NewEvent, NewKey, NewRefusal, Snapshot, Store, StoreError};
 
 use crate::pg::Postgres;
 use crate::support::{flowd, text};
@@ -44,6 +44,19 @@ fn key<'a>(key: &'a str, digest: &'a str, seq: u64) -> NewKey<'a> {
         digest,
         seq,
         outcome: "applied",
+    }
+}
+
+fn refusal(key: &str) -> NewRefusal<'_> {
+    NewRefusal {
+        received_at: "2026-12-07T08:00:01Z",
+        source: "hl7:127.0.0.1:1234",
+        key,
+        trigger: "A01",
+        ack: "AE",
+        code: 101,
+        location: "PID^1^3",
+        text: "required field missing",
     }
 }
 
@@ -100,6 +113,7 @@ fn conformance(open: &mut dyn FnMut() -> Box<dyn Store>) {
             keys: &[key("MSG|1", "d1", 1503), key("MSG|2", "d2", 1504)],
             snapshot: Some((&late, "t")),
             meta: &[("plan_version", "7")],
+            refusals: &[refusal("MSG|0"), refusal("")],
         })
         .unwrap();
         // A repeated key fails the whole commit: no event, snapshot or meta of it.
@@ -110,6 +124,7 @@ fn conformance(open: &mut dyn FnMut() -> Box<dyn Store>) {
                 keys: &[key("MSG|1", "d9", 1505)],
                 snapshot: Some((&later, "t")),
                 meta: &[("plan_version", "8")],
+                refusals: &[refusal("MSG|9")],
             })
             .is_err()
         );
@@ -129,6 +144,21 @@ fn conformance(open: &mut dyn FnMut() -> Box<dyn Store>) {
         ("d1", 1503)
     );
     assert_eq!(keys["MSG|2"].outcome, "applied");
+    let refused = s.read_refusals(0, 10).unwrap();
+    assert_eq!(
+        refused.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+        ["MSG|0", ""]
+    );
+    assert!(refused[0].id < refused[1].id);
+    assert_eq!(
+        (
+            refused[0].code,
+            refused[0].location.as_str(),
+            refused[0].ack.as_str()
+        ),
+        (101, "PID^1^3", "AE")
+    );
+    assert_eq!(s.read_refusals(refused[0].id, 10).unwrap().len(), 1);
     // Replay is in order, dense, from after `seq`, whole rows.
     let mut seen = Vec::new();
     s.replay(1, &mut |e| {
@@ -195,6 +225,7 @@ fn postgres_store_conforms() {
     assert_eq!(b.last_seq().unwrap(), 0);
     assert!(b.find_existing(&["a"]).unwrap().is_empty());
     assert!(b.find_keys(&["MSG|1"]).unwrap().is_empty());
+    assert!(b.read_refusals(0, 10).unwrap().is_empty());
     b.append(&[event(1, "a")]).unwrap();
     assert_eq!(b.meta("k").unwrap(), None);
 

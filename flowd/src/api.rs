@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `POST /v1/events` | one event or an array; answers once durable |
 //! | `GET /v1/events?after=SEQ&limit=N` | the audit trail |
+//! | `GET /v1/hl7/refusals?after=ID&limit=N` | audit rows of HL7 messages answered AE/AR |
 //! | `GET /v1/plan` | the plan being served (`flow.plan/1` + `version`, `generated_at`) |
 //! | `GET /v1/plan/changes?since=V` | cases moved, added, cancelled since version V |
 //! | `GET /v1/state[?full=true]` | state summary (and the whole state) |
@@ -37,7 +38,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use crate::engine::{AckOutcome, Booking, Command, EngineError, EngineHandle, StateView};
 use crate::ingest;
 use crate::metrics::{EventsIngested, Metrics, RequestRejected};
-use crate::store::StoredEvent;
+use crate::store::{StoredEvent, StoredRefusal};
 
 /// Most audit-trail events one `GET /v1/events` returns.
 pub const MAX_EVENTS_PAGE: usize = 1000;
@@ -69,6 +70,7 @@ pub struct App {
 pub fn router(app: Arc<App>, max_body_bytes: usize) -> axum::Router {
     axum::Router::new()
         .route("/v1/events", get(get_events).post(post_events))
+        .route("/v1/hl7/refusals", get(get_refusals))
         .route("/v1/plan", get(get_plan))
         .route("/v1/plan/changes", get(get_plan_changes))
         .route("/v1/state", get(get_state))
@@ -91,6 +93,7 @@ pub fn router(app: Arc<App>, max_body_bytes: usize) -> axum::Router {
     paths(
         post_events,
         get_events,
+        get_refusals,
         get_plan,
         get_plan_changes,
         get_state,
@@ -112,6 +115,8 @@ pub fn router(app: Arc<App>, max_body_bytes: usize) -> axum::Router {
         StateView,
         EventsPage,
         StoredEvent,
+        RefusalsPage,
+        StoredRefusal,
         Ready
     )),
     modifiers(&BearerScheme)
@@ -395,27 +400,83 @@ async fn get_events(
     }
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_EVENTS_PAGE);
-    let (reply, answer) = oneshot::channel();
-    if app
-        .engine
-        .commands
-        .send(Command::ReadEvents {
-            after,
-            limit,
-            reply,
-        })
-        .await
-        .is_err()
-    {
-        return engine_error(&EngineError::ShuttingDown);
-    }
-    match answer.await {
-        Ok(Ok(events)) => {
+    let asked = ask(&app, |reply| Command::ReadEvents {
+        after,
+        limit,
+        reply,
+    });
+    match asked.await {
+        Ok(events) => {
             let next_after = events.last().map(|e| e.seq).unwrap_or(after);
             Json(EventsPage { events, next_after }).into_response()
         }
-        Ok(Err(e)) => engine_error(&e),
-        Err(_) => engine_error(&EngineError::ShuttingDown),
+        Err(e) => engine_error(&e),
+    }
+}
+
+/// Sends the state owner a read and awaits its answer.
+async fn ask<T>(
+    app: &App,
+    command: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Command,
+) -> Result<T, EngineError> {
+    let (reply, answer) = oneshot::channel();
+    app.engine
+        .commands
+        .send(command(reply))
+        .await
+        .map_err(|_| EngineError::ShuttingDown)?;
+    answer.await.map_err(|_| EngineError::ShuttingDown)?
+}
+
+/// A page of refused HL7 messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusalsPage {
+    /// Audit rows in order.
+    pub refusals: Vec<StoredRefusal>,
+    /// Pass as `after` for the next page.
+    pub next_after: u64,
+}
+
+/// Read the audit rows of HL7 messages answered AE or AR: when, from where, the
+/// message key, the trigger and why (HL7 table 0357 code, location, text). Nothing
+/// else of a refused message is stored. `after` and `limit` as for `/v1/events`.
+#[utoipa::path(
+    get,
+    path = "/v1/hl7/refusals",
+    params(EventsQuery),
+    responses(
+        (status = 200, body = RefusalsPage),
+        (status = 401, body = ErrorBody),
+        (status = 503, body = ErrorBody)
+    ),
+    security((), ("bearer" = [])),
+    tag = "events"
+)]
+async fn get_refusals(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Response {
+    if let Some(r) = unauthorised(&app, &headers) {
+        return r;
+    }
+    let after = q.after.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_EVENTS_PAGE);
+    let asked = ask(&app, |reply| Command::ReadRefusals {
+        after,
+        limit,
+        reply,
+    });
+    match asked.await {
+        Ok(refusals) => {
+            let next_after = refusals.last().map(|r| r.id).unwrap_or(after);
+            Json(RefusalsPage {
+                refusals,
+                next_after,
+            })
+            .into_response()
+        }
+        Err(e) => engine_error(&e),
     }
 }
 
@@ -733,6 +794,7 @@ mod tests {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         for path in [
             "/v1/events",
+            "/v1/hl7/refusals",
             "/v1/plan",
             "/v1/plan/changes",
             "/v1/state",

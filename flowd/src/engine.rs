@@ -48,7 +48,9 @@ use crate::metrics::{
     EventsIngested, Metrics, PlanFigures, PlanPublished, SolveCompleted, SolveStatus,
     StoreCommitFailed, StoreCommitted,
 };
-use crate::store::{Commit, NewEvent, NewKey, Snapshot, Store, StoreError, StoredEvent};
+use crate::store::{
+    Commit, NewEvent, NewKey, NewRefusal, Snapshot, Store, StoreError, StoredEvent, StoredRefusal,
+};
 
 /// Meta key holding the scenario a store belongs to.
 const META_SCENARIO: &str = "scenario";
@@ -139,6 +141,26 @@ pub struct Ingest {
     pub reply: oneshot::Sender<Result<Vec<Ack>, EngineError>>,
     /// The message's idempotency key, when the channel has one (HL7).
     pub key: Option<MessageKey>,
+    /// The audit row of a message the channel refused (HL7 AE/AR): stored in the
+    /// commit, nothing else of the message is.
+    pub refusal: Option<Box<Refused>>,
+}
+
+/// Why a channel refused a message, for its audit row (no patient data).
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// Its idempotency key, empty when it has none.
+    pub key: String,
+    /// The trigger as sent (at most 16 characters).
+    pub trigger: String,
+    /// `AE` or `AR`.
+    pub ack: &'static str,
+    /// The HL7 table 0357 error code.
+    pub code: u16,
+    /// Where (`SEG^seq^field`).
+    pub location: String,
+    /// The MSA-3 text.
+    pub text: &'static str,
 }
 
 /// The idempotency key of one message and what to do when it is new.
@@ -204,6 +226,15 @@ pub enum Command {
         limit: usize,
         /// The answer.
         reply: oneshot::Sender<Result<Vec<StoredEvent>, EngineError>>,
+    },
+    /// Read the audit rows of refused messages.
+    ReadRefusals {
+        /// After this id.
+        after: u64,
+        /// At most this many.
+        limit: usize,
+        /// The answer.
+        reply: oneshot::Sender<Result<Vec<StoredRefusal>, EngineError>>,
     },
     /// Remember the last published plan version.
     RecordPlanVersion(u64),
@@ -637,6 +668,17 @@ impl Owner {
             } => {
                 let _ = reply.send(self.store.read(after, limit).map_err(EngineError::from));
             }
+            Command::ReadRefusals {
+                after,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(
+                    self.store
+                        .read_refusals(after, limit)
+                        .map_err(EngineError::from),
+                );
+            }
             Command::RecordPlanVersion(v) => self.plan_version_due = Some(v),
         }
     }
@@ -804,6 +846,22 @@ impl Owner {
                 })
             })
             .collect();
+        let refusals: Vec<NewRefusal<'_>> = batch
+            .iter()
+            .filter_map(|req| {
+                let r = req.refusal.as_ref()?;
+                Some(NewRefusal {
+                    received_at: &received_at,
+                    source: &req.source,
+                    key: &r.key,
+                    trigger: &r.trigger,
+                    ack: r.ack,
+                    code: r.code,
+                    location: &r.location,
+                    text: r.text,
+                })
+            })
+            .collect();
         let since_snapshot = self.since_snapshot + (seq - self.last_seq);
         let snapshot = (since_snapshot >= self.settings.snapshot_every.max(1))
             .then(|| self.serialise(seq))
@@ -818,6 +876,7 @@ impl Owner {
             keys: &new_keys,
             snapshot: snapshot.as_ref().map(|s| (s, received_at.as_str())),
             meta: &meta,
+            refusals: &refusals,
         };
         if !commit.is_empty() {
             let started = Instant::now();
@@ -825,6 +884,7 @@ impl Owner {
             let duration = started.elapsed();
             drop(new);
             drop(new_keys);
+            drop(refusals);
             if let Err(e) = result {
                 return self.fail(batch, e);
             }
@@ -1310,6 +1370,13 @@ mod tests {
         }
         fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
             self.inner.meta(key)
+        }
+        fn read_refusals(
+            &mut self,
+            after: u64,
+            limit: usize,
+        ) -> Result<Vec<crate::store::StoredRefusal>, StoreError> {
+            self.inner.read_refusals(after, limit)
         }
     }
 

@@ -15,7 +15,9 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use crate::engine::{Ack, Command, EngineError, EngineHandle, Incoming, Ingest, MessageKey};
+use crate::engine::{
+    Ack, Command, EngineError, EngineHandle, Incoming, Ingest, MessageKey, Refused,
+};
 
 /// Hands `events` to the state owner and waits until they are durable (or refused).
 /// The acknowledgements come back in request order.
@@ -51,8 +53,37 @@ pub async fn submit_keyed(
             received,
             reply,
             key,
+            refusal: None,
         }))
         .await
         .map_err(|_| EngineError::ShuttingDown)?;
     answer.await.map_err(|_| EngineError::ShuttingDown)?
+}
+
+/// Stores the audit row of a message the channel refused (an HL7 AE or AR) in the
+/// next group commit and waits until it is durable. Nothing else of the message is
+/// stored.
+pub async fn submit_refusal(
+    engine: &EngineHandle,
+    refusal: Refused,
+    source: String,
+    received: Instant,
+) -> Result<(), EngineError> {
+    let (reply, answer) = oneshot::channel();
+    engine
+        .commands
+        .send(Command::Ingest(Ingest {
+            events: Vec::new(),
+            source,
+            received,
+            reply,
+            key: None,
+            refusal: Some(Box::new(refusal)),
+        }))
+        .await
+        .map_err(|_| EngineError::ShuttingDown)?;
+    answer
+        .await
+        .map_err(|_| EngineError::ShuttingDown)?
+        .map(drop)
 }

@@ -18,7 +18,8 @@
 //! - Snapshots are state after all events up to and including their `seq`.
 //! - One group commit is one transaction ([`Store::commit`]): the batch's events, its
 //!   message keys (the HL7 idempotency keys, [`NewKey`]; a key is stored at most
-//!   once), the snapshot due after it and the plan version to record. So a snapshot
+//!   once), the audit rows of the messages it refused, the snapshot due after it and
+//!   the plan version to record. So a snapshot
 //!   never runs ahead of the events it covers, and a fenced writer (PostgreSQL) writes
 //!   none of them.
 
@@ -118,6 +119,8 @@ pub struct Commit<'a> {
     pub snapshot: Option<(&'a Snapshot, &'a str)>,
     /// Named values to set (`key`, `value`).
     pub meta: &'a [(&'a str, &'a str)],
+    /// Audit rows of refused messages (HL7 AE/AR).
+    pub refusals: &'a [NewRefusal<'a>],
 }
 
 impl Commit<'_> {
@@ -127,7 +130,53 @@ impl Commit<'_> {
             && self.keys.is_empty()
             && self.snapshot.is_none()
             && self.meta.is_empty()
+            && self.refusals.is_empty()
     }
+}
+
+/// The audit row of one refused message (an HL7 AE or AR): when, from where, which
+/// message and why. Nothing else of the message is kept (no patient data).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRefusal<'a> {
+    /// When the daemon received it (RFC 3339).
+    pub received_at: &'a str,
+    /// Who sent it (`hl7:<peer address>`).
+    pub source: &'a str,
+    /// Its idempotency key (`MSH-3.1|MSH-4.1|MSH-10`), empty when it has none.
+    pub key: &'a str,
+    /// The trigger (MSH-9.2) as sent, at most 16 characters.
+    pub trigger: &'a str,
+    /// `AE` or `AR`.
+    pub ack: &'a str,
+    /// The HL7 table 0357 error code.
+    pub code: u16,
+    /// Where (`SEG^seq^field`, ERR-2).
+    pub location: &'a str,
+    /// The MSA-3 text.
+    pub text: &'a str,
+}
+
+/// A stored refusal audit row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct StoredRefusal {
+    /// Its place among the refusals (increasing).
+    pub id: u64,
+    /// When the daemon received the message.
+    pub received_at: String,
+    /// Who sent it.
+    pub source: String,
+    /// Its idempotency key, empty when it had none.
+    pub key: String,
+    /// The trigger as sent.
+    pub trigger: String,
+    /// `AE` or `AR`.
+    pub ack: String,
+    /// The HL7 table 0357 error code.
+    pub code: u16,
+    /// Where (`SEG^seq^field`).
+    pub location: String,
+    /// The MSA-3 text.
+    pub text: String,
 }
 
 /// One event to append.
@@ -246,6 +295,10 @@ pub trait Store: Send + 'static {
             ..Commit::default()
         })
     }
+
+    /// Up to `limit` refusal audit rows after `id`, in order.
+    fn read_refusals(&mut self, after: u64, limit: usize)
+    -> Result<Vec<StoredRefusal>, StoreError>;
 
     /// Which of the message `keys` are already stored.
     fn find_keys(&mut self, keys: &[&str]) -> Result<HashMap<String, ExistingKey>, StoreError>;

@@ -9,13 +9,17 @@
 //! - `meta(key, value)` — the scenario the store belongs to, the last plan version.
 //! - `message_keys(key PRIMARY KEY, digest, seq, outcome)` — the HL7 idempotency keys
 //!   of messages answered AA, written in the same transaction as their events.
+//! - `message_refusals(id, received_at, source, key, trigger, ack, code, location,
+//!   text)` — the audit row of every message answered AE or AR, append-only.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::{Commit, Existing, ExistingKey, Snapshot, Store, StoreError, StoredEvent};
+use super::{
+    Commit, Existing, ExistingKey, Snapshot, Store, StoreError, StoredEvent, StoredRefusal,
+};
 
 /// Snapshots kept; older ones are deleted when a new one is written.
 pub const KEEP_SNAPSHOTS: i64 = 2;
@@ -82,6 +86,17 @@ impl SqliteStore {
                  digest TEXT NOT NULL,
                  seq INTEGER NOT NULL,
                  outcome TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS message_refusals (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 received_at TEXT NOT NULL,
+                 source TEXT NOT NULL,
+                 key TEXT NOT NULL,
+                 trigger TEXT NOT NULL,
+                 ack TEXT NOT NULL,
+                 code INTEGER NOT NULL,
+                 location TEXT NOT NULL,
+                 text TEXT NOT NULL
              );",
         )?;
         Ok(SqliteStore { conn })
@@ -223,6 +238,25 @@ impl Store for SqliteStore {
                 params![key, value],
             )?;
         }
+        if !c.refusals.is_empty() {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO message_refusals
+                     (received_at, source, key, trigger, ack, code, location, text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for r in c.refusals {
+                stmt.execute(params![
+                    r.received_at,
+                    r.source,
+                    r.key,
+                    r.trigger,
+                    r.ack,
+                    r.code,
+                    r.location,
+                    r.text
+                ])?;
+            }
+        }
         tx.commit()?;
         Ok(())
     }
@@ -262,6 +296,32 @@ impl Store for SqliteStore {
                 },
             )
             .optional()?)
+    }
+
+    fn read_refusals(
+        &mut self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredRefusal>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, received_at, source, key, trigger, ack, code, location, text
+             FROM message_refusals WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![seq_to_sql(after), limit], |r| {
+            Ok(StoredRefusal {
+                id: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                received_at: r.get(1)?,
+                source: r.get(2)?,
+                key: r.get(3)?,
+                trigger: r.get(4)?,
+                ack: r.get(5)?,
+                code: r.get(6)?,
+                location: r.get(7)?,
+                text: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {

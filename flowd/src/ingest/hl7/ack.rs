@@ -63,6 +63,20 @@ impl Location {
     }
 }
 
+impl std::fmt::Display for Location {
+    /// `SEG`, `SEG^seq` or `SEG^seq^field`, as ERR-2 has it with `^` components.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.segment)?;
+        if self.sequence > 0 {
+            write!(f, "^{}", self.sequence)?;
+            if self.field > 0 {
+                write!(f, "^{}", self.field)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A refusal: MSA-1 code, HL7 table 0357 code, where, and MSA-3 text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {

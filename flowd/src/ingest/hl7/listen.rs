@@ -27,7 +27,7 @@ use super::ack::{self, Code, Location, Refusal};
 use super::map::Mapped;
 use super::mllp::{FrameError, Mllp};
 use super::{Settings, Step, prepare};
-use crate::engine::{AckOutcome, EngineError, EngineHandle, Incoming, MessageKey};
+use crate::engine::{AckOutcome, EngineError, EngineHandle, Incoming, MessageKey, Refused};
 use crate::metrics::{Hl7Answered, Hl7Connection, Metrics};
 
 /// What every connection shares.
@@ -205,9 +205,11 @@ async fn answer(
     let settings = &shared.settings;
     let prepared = prepare(payload, settings, &shared.catalog);
     let trigger: &'static str = trigger_label(&prepared.trigger);
+    let mut message_key = String::new();
     let (code, refusal, outcome) = match prepared.step {
         Step::Answer(r) => (r.code, Some(r), "refused"),
         Step::Keyed { key, digest, then } => {
+            message_key.clone_from(&key);
             let (events, accept, pending) = match then {
                 Ok(Mapped::Event(event)) => match serde_json::to_string(&event) {
                     Ok(body) => (vec![Incoming { event, body }], true, None),
@@ -261,6 +263,23 @@ async fn answer(
             }
         }
     };
+    // An AE or AR leaves an audit row (not when the store itself is what failed).
+    if let Some(r) = refusal.as_ref().filter(|_| outcome != "unavailable") {
+        let audit = Refused {
+            key: message_key,
+            trigger: prepared.trigger.chars().take(16).collect(),
+            ack: r.code.as_str(false),
+            code: r.error,
+            location: r.location.to_string(),
+            text: r.text,
+        };
+        let stored =
+            crate::ingest::submit_refusal(&shared.engine, audit, source.to_string(), received)
+                .await;
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "could not store the audit row of a refused message");
+        }
+    }
     let now = chrono::Utc::now().format("%Y%m%d%H%M%S+0000").to_string();
     let payload = ack::build(
         &prepared.header,

@@ -11,6 +11,8 @@
 //! - `flowd_meta(trust, key, value)` — the scenario, the last plan version;
 //! - `flowd_message_keys(trust, key, digest, seq, outcome)`, primary key
 //!   `(trust, key)` — the HL7 idempotency keys (schema version 2);
+//! - `flowd_message_refusals(trust, id, received_at, source, key, trigger, ack, code,
+//!   location, text)` — the audit rows of messages answered AE or AR (version 2);
 //! - `flowd_lease(trust, owner, epoch, heartbeat, acquired_at)` — see [`lease`].
 //!
 //! Every write ([`Store::commit`]: a group commit's events, message keys, the snapshot
@@ -35,7 +37,9 @@ use postgres::Transaction;
 
 use self::conn::{Conn, Target};
 use self::lease::Lease;
-use super::{Commit, Existing, ExistingKey, Snapshot, Store, StoreError, StoredEvent};
+use super::{
+    Commit, Existing, ExistingKey, Snapshot, Store, StoreError, StoredEvent, StoredRefusal,
+};
 use crate::store::sqlite::KEEP_SNAPSHOTS;
 
 /// Ids looked up per `= ANY($2)`.
@@ -243,6 +247,15 @@ impl Store for PostgresStore {
         let digests: Vec<&str> = c.keys.iter().map(|k| k.digest).collect();
         let key_seqs: Vec<i64> = c.keys.iter().map(|k| seq_to_sql(k.seq)).collect();
         let key_outcomes: Vec<&str> = c.keys.iter().map(|k| k.outcome).collect();
+        let r = c.refusals;
+        let r_received: Vec<&str> = r.iter().map(|x| x.received_at).collect();
+        let r_sources: Vec<&str> = r.iter().map(|x| x.source).collect();
+        let r_keys: Vec<&str> = r.iter().map(|x| x.key).collect();
+        let r_triggers: Vec<&str> = r.iter().map(|x| x.trigger).collect();
+        let r_acks: Vec<&str> = r.iter().map(|x| x.ack).collect();
+        let r_codes: Vec<i32> = r.iter().map(|x| i32::from(x.code)).collect();
+        let r_locations: Vec<&str> = r.iter().map(|x| x.location).collect();
+        let r_texts: Vec<&str> = r.iter().map(|x| x.text).collect();
         self.write(|tx, trust| {
             if !keys.is_empty() {
                 tx.execute(
@@ -285,6 +298,25 @@ impl Store for PostgresStore {
                     "INSERT INTO flowd_meta (trust, key, value) VALUES ($1, $2, $3)
                      ON CONFLICT (trust, key) DO UPDATE SET value = excluded.value",
                     &[&trust, key, value],
+                )?;
+            }
+            if !r.is_empty() {
+                tx.execute(
+                    "INSERT INTO flowd_message_refusals
+                         (trust, received_at, source, key, trigger, ack, code, location, text)
+                     SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[],
+                                              $6::text[], $7::int[], $8::text[], $9::text[])",
+                    &[
+                        &trust,
+                        &r_received,
+                        &r_sources,
+                        &r_keys,
+                        &r_triggers,
+                        &r_acks,
+                        &r_codes,
+                        &r_locations,
+                        &r_texts,
+                    ],
                 )?;
             }
             Ok(())
@@ -331,6 +363,36 @@ impl Store for PostgresStore {
             seq: seq_from_sql(r.get(0)),
             state: r.get(1),
         }))
+    }
+
+    fn read_refusals(
+        &mut self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredRefusal>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.read_op(|c, trust| {
+            c.query(
+                "SELECT id, received_at, source, key, trigger, ack, code, location, text
+                 FROM flowd_message_refusals WHERE trust = $1 AND id > $2
+                 ORDER BY id LIMIT $3",
+                &[&trust, &seq_to_sql(after), &limit],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredRefusal {
+                id: seq_from_sql(r.get(0)),
+                received_at: r.get(1),
+                source: r.get(2),
+                key: r.get(3),
+                trigger: r.get(4),
+                ack: r.get(5),
+                code: u16::try_from(r.get::<_, i32>(6)).unwrap_or(0),
+                location: r.get(7),
+                text: r.get(8),
+            })
+            .collect())
     }
 
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {

@@ -57,7 +57,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         2,
-        "HL7 message keys, keyed by trust",
+        "HL7 message keys and refusal audit rows, keyed by trust",
         "CREATE TABLE flowd_message_keys (
          trust TEXT NOT NULL,
          key TEXT NOT NULL,
@@ -65,6 +65,19 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
          seq BIGINT NOT NULL,
          outcome TEXT NOT NULL,
          PRIMARY KEY (trust, key)
+     );
+     CREATE TABLE flowd_message_refusals (
+         trust TEXT NOT NULL,
+         id BIGINT GENERATED ALWAYS AS IDENTITY,
+         received_at TEXT NOT NULL,
+         source TEXT NOT NULL,
+         key TEXT NOT NULL,
+         trigger TEXT NOT NULL,
+         ack TEXT NOT NULL,
+         code INTEGER NOT NULL,
+         location TEXT NOT NULL,
+         text TEXT NOT NULL,
+         PRIMARY KEY (trust, id)
      );",
     ),
 ];
