@@ -666,6 +666,8 @@ impl<'a> Ledger<'a> {
             version: None,
             generated_at: None,
             changes: None,
+            transfers: Vec::new(),
+            network: None,
         }
     }
 }

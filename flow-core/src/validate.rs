@@ -2133,6 +2133,8 @@ mod tests {
                 },
                 due: None,
                 surgeon: None,
+                home_site: None,
+                travel: None,
             })
             .collect();
         let inpatients = (0..500)
@@ -2173,6 +2175,8 @@ mod tests {
                 .map(|s| Site {
                     id: (*s).into(),
                     name: s.to_uppercase(),
+                    trust: None,
+                    role: None,
                 })
                 .collect(),
             specialties,
@@ -2185,6 +2189,7 @@ mod tests {
                 theatre,
             },
             surgeons: vec![],
+            network: None,
         }
     }
 
