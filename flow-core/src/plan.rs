@@ -51,6 +51,7 @@ pub struct Plan {
     /// Extension (networks): link use per day and the pooled bed reserve; absent for a
     /// plan without a network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "NetworkUse")]
     pub network: Option<NetworkUse>,
 }
 

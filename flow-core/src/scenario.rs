@@ -56,6 +56,7 @@ pub struct Scenario {
     /// Extension: the clinical network linking the sites (elective mutual aid, bed
     /// lending, trauma repatriation); absent for a trust planned site by site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Network")]
     pub network: Option<Network>,
 }
 
@@ -83,12 +84,14 @@ pub struct Link {
     pub bidirectional: bool,
     /// Elective work that may move along the link; absent: none may.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "LinkElectives")]
     pub electives: Option<LinkElectives>,
     /// Beds at `to` that may take `from`'s emergency overflow, per bed kind.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub beds: Vec<LinkBeds>,
     /// Trauma repatriation: patients treated at `to` return to `from` after some nights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Repatriation")]
     pub repatriation: Option<Repatriation>,
 }
 
@@ -233,6 +236,7 @@ pub struct Site {
     pub trust: Option<String>,
     /// Extension (networks): the site's part in the clinical network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "SiteRole")]
     pub role: Option<SiteRole>,
 }
 
@@ -433,6 +437,7 @@ pub struct Case {
     /// Extension (networks): the patient's consent to travel and its radius; absent:
     /// the case does not move.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Travel")]
     pub travel: Option<Travel>,
 }
 
