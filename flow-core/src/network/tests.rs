@@ -1,3 +1,5 @@
+//! Tests of the network graph: a hub and its spokes, a ring, bad links, lending.
+
 use chrono::NaiveDate;
 
 use super::*;
