@@ -134,13 +134,14 @@ pub(super) fn check_transfers(
                         ),
                     ));
                 }
-                let mut kinds: Vec<&str> = case
-                    .stay
-                    .iter()
-                    .map(|s| s.kind.as_str())
-                    .filter(|k| !e.stay_kinds.iter().any(|allowed| allowed == k))
-                    .collect();
-                kinds.dedup();
+                let mut kinds: Vec<&str> = Vec::new();
+                for segment in &case.stay {
+                    let kind = segment.kind.as_str();
+                    if !e.stay_kinds.iter().any(|allowed| allowed == kind) && !kinds.contains(&kind)
+                    {
+                        kinds.push(kind);
+                    }
+                }
                 if !kinds.is_empty() {
                     out.push(Violation::new(
                         TransferNotAllowed,

@@ -210,7 +210,7 @@ impl<'a> SiteGraph<'a> {
                 }
             }
             // Largest first; the stable sort keeps first-listed on ties.
-            sizes.sort_by(|a, b| b.1.cmp(&a.1));
+            sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
             let main = sizes.first().and_then(|(c, _)| *c);
             for &m in &members {
                 if component_of(m) == main {
