@@ -107,6 +107,8 @@ fn apply(b: Break, s: &mut Scenario, p: &mut Plan) -> Option<u8> {
             s.sites.push(flow_core::scenario::Site {
                 id: "elsewhere".into(),
                 name: "Elsewhere".into(),
+                trust: None,
+                role: None,
             });
             let c = s.waiting_list.iter_mut().find(|c| c.id == case)?;
             c.site = Some("elsewhere".into());

@@ -1,7 +1,8 @@
 //! The independent plan checker: the referee of every plan flow emits.
 //!
 //! [`check`] takes a scenario and a plan and answers with a [`Report`]: every breach of
-//! the contract's six hard constraints and the surgeon extension (numbered 1–7 as in
+//! the contract's six hard constraints, the surgeon extension and the network extension
+//! (numbered 1–8 as in
 //! `CONTRACT.md` and the README, read as
 //! `decisions.md` interprets them), a few warnings that are not breaches (bookkeeping
 //! gaps, occupancy figures that disagree), and the [`Kpis`] a plan is judged by.
@@ -34,6 +35,8 @@ use serde::Serialize;
 use crate::plan::{PLAN_SCHEMA, Plan, PlanSession};
 use crate::reserve::{self, PoolNight};
 use crate::scenario::{Case, Period, PoolKey, Priority, Scenario, Session, Theatre};
+
+mod network;
 
 /// Tolerance on the float side of the utilisation cap (`cap × minutes`).
 const EPS: f64 = 1e-6;
@@ -86,11 +89,36 @@ pub enum ViolationKind {
     SurgeonOvertime,
     /// (7) A booked case names a surgeon the scenario does not list.
     UnknownSurgeon,
+    /// (8) A transfer names a case the plan does not book (or that does not exist).
+    TransferOfUnbookedCase,
+    /// (8) A case is transferred more than once.
+    DuplicateTransfer,
+    /// (8) A transferred case has no `home_site` or no `travel` consent.
+    TransferNotMovable,
+    /// (8) A transfer's `from` is not the case's `home_site`.
+    TransferWrongFrom,
+    /// (8) A transfer's `to` is not the site of the theatre the case is booked in.
+    TransferWrongTo,
+    /// (8) A transfer's `date` is not the case's admission date.
+    TransferWrongDate,
+    /// (8) No direct network link runs from the transfer's `from` to its `to`.
+    TransferWithoutLink,
+    /// (8) The link carries no elective work, or not the case's specialty or a bed kind
+    /// of its stay.
+    TransferNotAllowed,
+    /// (8) The link's travel time exceeds the case's `travel.max_min`.
+    TransferBeyondRadius,
+    /// (8) A transfer's `travel_min` differs from its link's.
+    TransferTravelMismatch,
+    /// (8) A directed link carries more moves on a date than `electives.max_per_day`.
+    LinkOverCap,
+    /// (8) A case with a `home_site` is booked at another site and no transfer lists it.
+    UntransferredMove,
 }
 
 impl ViolationKind {
-    /// The hard constraint (1..=7: 1–6 as numbered in `CONTRACT.md`, 7 the surgeon
-    /// extension) this failure breaks.
+    /// The hard constraint (1..=8: 1–6 as numbered in `CONTRACT.md`, 7 the surgeon
+    /// extension, 8 the network transfers) this failure breaks.
     pub fn constraint(self) -> u8 {
         use ViolationKind::*;
         match self {
@@ -106,12 +134,24 @@ impl ViolationKind {
             BedsOverRoom => 5,
             TheatreReserveTooSmall | ShortfallNotFullyReserved => 6,
             SurgeonOvertime | UnknownSurgeon => 7,
+            TransferOfUnbookedCase
+            | DuplicateTransfer
+            | TransferNotMovable
+            | TransferWrongFrom
+            | TransferWrongTo
+            | TransferWrongDate
+            | TransferWithoutLink
+            | TransferNotAllowed
+            | TransferBeyondRadius
+            | TransferTravelMismatch
+            | LinkOverCap
+            | UntransferredMove => 8,
         }
     }
 }
 
 /// What each hard constraint is about, for headings (index 0 is constraint 1).
-const CONSTRAINT_TITLES: [&str; 7] = [
+const CONSTRAINT_TITLES: [&str; 8] = [
     "cases and sessions exist, once each",
     "specialties",
     "session minutes",
@@ -119,9 +159,10 @@ const CONSTRAINT_TITLES: [&str; 7] = [
     "beds after the emergency reserve",
     "emergency theatre reserve",
     "surgeons' operating minutes",
+    "network transfers",
 ];
 
-/// The heading of hard constraint `n` (1..=7).
+/// The heading of hard constraint `n` (1..=8).
 fn constraint_title(n: u8) -> &'static str {
     usize::from(n)
         .checked_sub(1)
@@ -133,7 +174,8 @@ fn constraint_title(n: u8) -> &'static str {
 /// One breach of a hard constraint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
-    /// The hard constraint broken, 1..=7 (7: the surgeon extension).
+    /// The hard constraint broken, 1..=8 (7: the surgeon extension, 8: network
+    /// transfers).
     pub constraint: u8,
     /// Which failure it is.
     pub kind: ViolationKind,
@@ -362,6 +404,7 @@ pub fn check(scenario: &Scenario, plan: &Plan) -> Report {
     let bed_headroom = check_beds(scenario, &booked, &mut violations);
     let theatre_reserve = check_theatre_reserve(scenario, &booked, &mut violations);
     check_surgeons(scenario, &booked, &mut violations);
+    network::check_transfers(scenario, &booked, plan, &mut violations);
     // Stable: plan order (or pool/site order) within each constraint.
     violations.sort_by_key(|v| v.constraint);
     let warnings = warnings(scenario, plan, &index, &booked, &bed_headroom);
@@ -1281,6 +1324,8 @@ mod tests {
     use super::*;
     use ViolationKind::*;
     use serde_json::json;
+
+    mod network;
 
     fn scenario() -> Scenario {
         let per_day = |x: f64| [x; 7];

@@ -316,8 +316,9 @@ pub struct WardBeds {
 /// `listed`: a new waiting-list entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listed {
-    /// The case, as in a scenario's `waiting_list`.
-    pub case: Case,
+    /// The case, as in a scenario's `waiting_list` (boxed: a case is by far the largest
+    /// event payload).
+    pub case: Box<Case>,
 }
 
 /// `opel_declared`: the OPEL level the operations centre declared (NHS England's

@@ -236,6 +236,8 @@ pub fn generate(opts: &GenerateOptions) -> Scenario {
             .map(|s| Site {
                 id: s.id.clone(),
                 name: s.name.clone(),
+                trust: None,
+                role: None,
             })
             .collect(),
         specialties: SPECIALTIES.iter().map(|s| s.id.to_string()).collect(),
@@ -245,6 +247,7 @@ pub fn generate(opts: &GenerateOptions) -> Scenario {
         inpatients,
         emergency,
         surgeons,
+        network: None,
     }
 }
 
@@ -996,6 +999,8 @@ fn make_waiting_list(
             stay,
             due: None,
             surgeon: None,
+            home_site: None,
+            travel: None,
         });
     }
     out

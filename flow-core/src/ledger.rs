@@ -206,7 +206,9 @@ impl<'a> Ledger<'a> {
         let mut stays = Vec::with_capacity(n);
         for case in &scenario.waiting_list {
             case_specialty.push(spec_index.get(case.specialty.as_str()).copied());
-            case_site.push(match &case.site {
+            // A case with a home site and no site of its own stays at home: moving it
+            // is a transfer (hard constraint 8), which this planner does not make yet.
+            case_site.push(match case.site.as_ref().or(case.home_site.as_ref()) {
                 None => Some(None),
                 Some(s) => site_index.get(s.as_str()).map(|&i| Some(i)),
             });
@@ -263,8 +265,8 @@ impl<'a> Ledger<'a> {
         self.booked.get(c).copied().flatten()
     }
 
-    /// Sites case `c` may be operated at: its own site (or any when `null`), and only
-    /// where a pool exists for every bed kind of its stay.
+    /// Sites case `c` may be operated at: its own site (else its home site, else any),
+    /// and only where a pool exists for every bed kind of its stay.
     pub fn case_sites(&self, c: usize) -> Vec<usize> {
         (0..self.sites.len())
             .filter(|&site| {
@@ -666,6 +668,8 @@ impl<'a> Ledger<'a> {
             version: None,
             generated_at: None,
             changes: None,
+            transfers: Vec::new(),
+            network: None,
         }
     }
 }

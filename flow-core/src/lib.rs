@@ -16,6 +16,8 @@
 //! - [`event`]: live events (the daemon's input) and reading them with field paths.
 //! - [`state`]: the live state, `State::apply(&Event) -> Change`, and the problem it
 //!   derives for re-planning.
+//! - [`network`]: the clinical network as a petgraph graph: validation, travel times
+//!   (Dijkstra), bed-sharing components.
 //! - [`model`]: the optimisation models (aggregate MIP, exact MIP), their objective
 //!   and the good_lp solver backends.
 //! - [`planner`]: [`plan`] — aggregate MIP, exact booking and repair, re-planning
@@ -56,6 +58,7 @@ pub mod greedy;
 pub mod import;
 pub mod ledger;
 pub mod model;
+pub mod network;
 pub mod plan;
 pub mod planner;
 pub mod reserve;

@@ -4,8 +4,8 @@
 //!
 //! Plain data under the contract's field names. A plan that ran out of time or found
 //! no feasible booking is still a `Plan`, with its [`SolverInfo::status`] saying so.
-//! Fields beyond the contract (`theatre_reserve`, `version`, `generated_at`) are
-//! documented extensions and default when absent, so older plans still parse.
+//! Fields beyond the contract (`theatre_reserve`, `version`, `generated_at`,
+//! `changes`, and for networks `transfers` and `network`) are documented extensions and default when absent, so older plans still parse.
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -45,6 +45,96 @@ pub struct Plan {
     /// from; absent for a plan made from scratch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes>,
+    /// Extension (networks): cases moved from their home site along a network link.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfers: Vec<Transfer>,
+    /// Extension (networks): link use per day and the pooled bed reserve; absent for a
+    /// plan without a network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "NetworkUse")]
+    pub network: Option<NetworkUse>,
+}
+
+/// One case moved from its home site to the site that operates it (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Transfer {
+    /// Case id (a booked waiting-list case).
+    pub case: String,
+    /// The case's `home_site`.
+    pub from: String,
+    /// The site of the theatre the case is booked in.
+    pub to: String,
+    /// The admission date (the booked session's date).
+    pub date: NaiveDate,
+    /// The link's travel time in minutes.
+    pub travel_min: u32,
+    /// Which judging tier the move serves.
+    pub why: TransferWhy,
+}
+
+/// Why a case is moved, in the order a plan is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferWhy {
+    /// Staying home, the case would breach its due date.
+    AvoidsBreach,
+    /// The case is already overdue and is booked sooner by moving.
+    Overdue,
+    /// The move fills elective theatre minutes that would otherwise go unused.
+    Minutes,
+}
+
+impl TransferWhy {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferWhy::AvoidsBreach => "avoids_breach",
+            TransferWhy::Overdue => "overdue",
+            TransferWhy::Minutes => "minutes",
+        }
+    }
+}
+
+/// How a plan uses the network (extension).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct NetworkUse {
+    /// Cases moved per directed link and day, against the link's cap.
+    #[serde(default)]
+    pub links: Vec<LinkUse>,
+    /// The emergency bed reserve per bed kind and night, kept pool by pool and pooled
+    /// over the pools that lend each other beds.
+    #[serde(default)]
+    pub reserve: Vec<PooledReserve>,
+}
+
+/// Use of one directed link on one day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkUse {
+    /// Site the cases leave.
+    pub from: String,
+    /// Site the cases go to.
+    pub to: String,
+    /// Admission date.
+    pub date: NaiveDate,
+    /// Cases moved.
+    pub used: u32,
+    /// The link's `electives.max_per_day`.
+    pub cap: u32,
+}
+
+/// The emergency bed reserve of one bed-sharing component on one night.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PooledReserve {
+    /// Bed kind.
+    pub kind: String,
+    /// The night (night of this date).
+    pub date: NaiveDate,
+    /// Sites whose pools of this kind lend each other beds (the component).
+    pub pools: Vec<String>,
+    /// The reserves kept pool by pool, summed.
+    pub separate: u32,
+    /// The reserve of the component's summed expected census.
+    pub pooled: u32,
 }
 
 /// How a re-plan differs from the plan it started from (extension).
@@ -155,6 +245,11 @@ pub enum Reason {
     /// Extension: sessions had room but its surgeon had no operating minutes left on
     /// those days (hard constraint 7).
     NoSurgeonTime,
+    /// Extension (networks): its home site has no room and the case may not move
+    /// (no consent to travel, no link that takes it, or every link too far).
+    NotMovable,
+    /// Extension (networks): a link could take it but is full on the days it could go.
+    LinkFull,
 }
 
 impl Reason {
@@ -167,6 +262,8 @@ impl Reason {
             Reason::OutsideHorizon => "outside_horizon",
             Reason::LowerPriority => "lower_priority",
             Reason::NoSurgeonTime => "no_surgeon_time",
+            Reason::NotMovable => "not_movable",
+            Reason::LinkFull => "link_full",
         }
     }
 }

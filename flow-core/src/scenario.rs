@@ -53,6 +53,117 @@ pub struct Scenario {
     /// that day's minutes (hard constraint 7).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub surgeons: Vec<Surgeon>,
+    /// Extension: the clinical network linking the sites (elective mutual aid, bed
+    /// lending, trauma repatriation); absent for a trust planned site by site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Network")]
+    pub network: Option<Network>,
+}
+
+/// The links of a clinical network: which elective work may move between sites, which
+/// beds a site lends another's emergency overflow, and when trauma patients return.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Network {
+    /// Directed links between sites (`bidirectional` ones stand for both directions).
+    #[serde(default)]
+    pub links: Vec<Link>,
+}
+
+/// A link from one site to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Link {
+    /// Site a patient leaves (a `sites[].id`).
+    pub from: String,
+    /// Site a patient goes to (a `sites[].id`, not `from`).
+    pub to: String,
+    /// Travel time from `from` to `to` in minutes (at least 1).
+    #[schemars(range(min = 1))]
+    pub travel_min: u32,
+    /// `true`: the link also runs from `to` to `from`, with the same terms.
+    #[serde(default)]
+    pub bidirectional: bool,
+    /// Elective work that may move along the link; absent: none may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "LinkElectives")]
+    pub electives: Option<LinkElectives>,
+    /// Beds at `to` that may take `from`'s emergency overflow, per bed kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beds: Vec<LinkBeds>,
+    /// Trauma repatriation: patients treated at `to` return to `from` after some nights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Repatriation")]
+    pub repatriation: Option<Repatriation>,
+}
+
+/// Which elective cases may move along a link, and how many per day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkElectives {
+    /// Specialties whose cases may move (each a `specialties[]` entry).
+    pub specialties: Vec<String>,
+    /// Bed kinds a moved case's stay may use (each a ward kind); a case whose stay
+    /// needs a kind not listed (critical care, unless listed) does not move. Day cases
+    /// need none.
+    #[serde(default)]
+    pub stay_kinds: Vec<String>,
+    /// Most cases moved along the link per day (by admission date).
+    pub max_per_day: u32,
+}
+
+/// Beds of one kind at a link's `to` site lent to its `from` site's emergency overflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkBeds {
+    /// Bed kind (a ward kind at both sites).
+    pub kind: String,
+    /// Most beds lent per night.
+    pub lend: u32,
+}
+
+/// Trauma repatriation along a link: patients of bed kind `kind` admitted at the link's
+/// `to` site (the centre) return to its `from` site (the unit) after `after_nights`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Repatriation {
+    /// Bed kind of the repatriated patients (a ward kind).
+    pub kind: String,
+    /// Nights at the centre before the patient returns.
+    pub after_nights: u32,
+    /// Most patients returned per day.
+    pub max_per_day: u32,
+}
+
+/// The part a site plays in a clinical network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteRole {
+    /// Major trauma centre.
+    Mtc,
+    /// Trauma unit (sends major trauma to the centre, takes repatriations).
+    TraumaUnit,
+    /// Elective surgical hub.
+    Hub,
+    /// Spoke of a hub.
+    Spoke,
+    /// A general hospital with no network role.
+    General,
+}
+
+impl SiteRole {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteRole::Mtc => "mtc",
+            SiteRole::TraumaUnit => "trauma_unit",
+            SiteRole::Hub => "hub",
+            SiteRole::Spoke => "spoke",
+            SiteRole::General => "general",
+        }
+    }
+}
+
+/// How far a patient has agreed to travel for earlier treatment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Travel {
+    /// Longest travel time, in minutes, the patient accepts.
+    pub max_min: u32,
 }
 
 /// A consultant surgeon: who operates the cases on their own list, and how long they
@@ -119,6 +230,14 @@ pub struct Site {
     pub id: String,
     /// Human-readable name.
     pub name: String,
+    /// Extension (networks): the trust the site belongs to; sites of one trust must
+    /// be reachable from each other over the network's links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
+    /// Extension (networks): the site's part in the clinical network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "SiteRole")]
+    pub role: Option<SiteRole>,
 }
 
 /// A ward: beds of one kind at one site.
@@ -311,6 +430,15 @@ pub struct Case {
     /// absent or `null`: anyone on the specialty's list may operate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub surgeon: Option<String>,
+    /// Extension (networks): the site the patient is listed at; a transfer moves the
+    /// case from here along a network link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_site: Option<String>,
+    /// Extension (networks): the patient's consent to travel and its radius; absent:
+    /// the case does not move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Travel")]
+    pub travel: Option<Travel>,
 }
 
 impl Case {

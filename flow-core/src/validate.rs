@@ -503,6 +503,14 @@ pub fn validate_scenario(s: &Scenario) -> Vec<FieldError> {
                 unknown("surgeon", surgeon, &known_surgeons),
             );
         }
+        if let Some(home) = &case.home_site
+            && !sites.contains_key(home.as_str())
+        {
+            r.add(
+                format!("{path}.home_site"),
+                unknown("site", home, &known_sites),
+            );
+        }
         let site_known = match &case.site {
             Some(site) if !sites.contains_key(site.as_str()) => {
                 r.add(format!("{path}.site"), unknown("site", site, &known_sites));
@@ -665,9 +673,152 @@ pub fn validate_scenario(s: &Scenario) -> Vec<FieldError> {
         }
     }
 
+    check_network(
+        s,
+        &mut r,
+        &Names {
+            sites: &sites,
+            known_sites: &known_sites,
+            specialties: &specialties,
+            known_specialties: &known_specialties,
+            kinds: &kinds,
+            known_kinds: &known_kinds,
+            site_kinds: &site_kinds,
+        },
+    );
+
     let mut errors = r.errors;
     sort_by_path(&mut errors);
     errors
+}
+
+/// The names a scenario defines, for checking what refers to them.
+struct Names<'n, 'a> {
+    sites: &'n HashMap<&'a str, usize>,
+    known_sites: &'n str,
+    specialties: &'n HashMap<&'a str, usize>,
+    known_specialties: &'n str,
+    kinds: &'n BTreeSet<&'a str>,
+    known_kinds: &'n str,
+    site_kinds: &'n HashMap<&'a str, HashSet<&'a str>>,
+}
+
+/// `network.links`: sites, self-links, travel, what may move, beds lent, repatriation;
+/// then, when every link holds, trust members no link joins to the rest of their trust.
+fn check_network(s: &Scenario, r: &mut Report, n: &Names<'_, '_>) {
+    let Some(network) = &s.network else {
+        return;
+    };
+    let before = r.errors.len();
+    let mut directions: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, link) in network.links.iter().enumerate() {
+        let path = format!("network.links[{i}]");
+        let mut ends_known = true;
+        for (end, site) in [("from", &link.from), ("to", &link.to)] {
+            if !n.sites.contains_key(site.as_str()) {
+                ends_known = false;
+                r.add(
+                    format!("{path}.{end}"),
+                    unknown("site", site, n.known_sites),
+                );
+            }
+        }
+        if link.from == link.to {
+            r.add(
+                format!("{path}.to"),
+                format!("a link must join two sites (both ends are \"{}\")", link.to),
+            );
+        } else if ends_known {
+            let mut both = vec![(link.from.as_str(), link.to.as_str())];
+            if link.bidirectional {
+                both.push((link.to.as_str(), link.from.as_str()));
+            }
+            for (a, b) in both {
+                match directions.entry((a, b)) {
+                    Entry::Occupied(first) => r.add(
+                        path.clone(),
+                        format!(
+                            "duplicate link from \"{a}\" to \"{b}\" (first at network.links[{}])",
+                            first.get()
+                        ),
+                    ),
+                    Entry::Vacant(slot) => {
+                        slot.insert(i);
+                    }
+                }
+            }
+        }
+        if link.travel_min < 1 {
+            r.add(format!("{path}.travel_min"), at_least(1, link.travel_min));
+        }
+        if let Some(electives) = &link.electives {
+            for (j, specialty) in electives.specialties.iter().enumerate() {
+                if !n.specialties.contains_key(specialty.as_str()) {
+                    r.add(
+                        format!("{path}.electives.specialties[{j}]"),
+                        unknown("specialty", specialty, n.known_specialties),
+                    );
+                }
+            }
+            for (j, kind) in electives.stay_kinds.iter().enumerate() {
+                if !n.kinds.contains(kind.as_str()) {
+                    r.add(
+                        format!("{path}.electives.stay_kinds[{j}]"),
+                        unknown("bed kind", kind, n.known_kinds),
+                    );
+                }
+            }
+        }
+        for (j, beds) in link.beds.iter().enumerate() {
+            let at = format!("{path}.beds[{j}].kind");
+            if !n.kinds.contains(beds.kind.as_str()) {
+                r.add(at, unknown("bed kind", &beds.kind, n.known_kinds));
+                continue;
+            }
+            for site in [&link.from, &link.to] {
+                if n.sites.contains_key(site.as_str())
+                    && !n
+                        .site_kinds
+                        .get(site.as_str())
+                        .is_some_and(|k| k.contains(beds.kind.as_str()))
+                {
+                    r.add(
+                        at.clone(),
+                        format!(
+                            "site \"{site}\" has no \"{}\" ward to lend or borrow",
+                            beds.kind
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(repatriation) = &link.repatriation
+            && !n.kinds.contains(repatriation.kind.as_str())
+        {
+            r.add(
+                format!("{path}.repatriation.kind"),
+                unknown("bed kind", &repatriation.kind, n.known_kinds),
+            );
+        }
+    }
+    if r.errors.len() > before {
+        return;
+    }
+    let Ok(graph) = crate::network::SiteGraph::build(s) else {
+        return;
+    };
+    for lost in graph.unreachable() {
+        r.add(
+            format!("sites[{}].trust", lost.site),
+            format!(
+                "site \"{}\" of trust \"{}\" is joined by no network link to the rest of \
+                 its trust ({})",
+                lost.id,
+                lost.trust,
+                known_names(lost.others.iter().map(String::as_str)),
+            ),
+        );
+    }
 }
 
 /// Collects problems as they are found.
@@ -1207,7 +1358,7 @@ mod tests {
                 "emergency.theatre[0].minutes_sdev: unknown field (did you mean minutes_sd?)",
                 "policy.emergency_bed_quantil: unknown field (did you mean emergency_bed_quantile?)",
                 "waiting_list[0].notes: unknown field (known here: due, duration_min, earliest, \
-                 id, listed, priority, site, specialty, stay, surgeon)",
+                 home_site, id, listed, priority, site, specialty, stay, surgeon, travel)",
                 "wards[1].closurez: unknown field (did you mean closures?)",
             ]
         );
@@ -1747,6 +1898,226 @@ mod tests {
         );
     }
 
+    // ---- clinical networks -------------------------------------------------------
+
+    /// A valid link both ways between north and a new south site of the same trust.
+    fn good_link() -> Value {
+        json!({
+            "from": "north", "to": "south", "travel_min": 35, "bidirectional": true,
+            "electives": { "specialties": ["ortho"], "stay_kinds": ["surgical"], "max_per_day": 6 },
+            "beds": [{ "kind": "surgical", "lend": 4 }],
+            "repatriation": { "kind": "trauma", "after_nights": 3, "max_per_day": 4 }
+        })
+    }
+
+    /// The fixture with a second site `south` (surgical and trauma wards), both sites in
+    /// trust `t`, and `links` as the network.
+    fn with_network(v: &mut Value, links: Value) {
+        v["sites"][0]["trust"] = json!("t");
+        v["sites"][0]["role"] = json!("mtc");
+        v["sites"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "id": "south", "name": "South", "trust": "t", "role": "trauma_unit" }));
+        for (id, kind) in [("s-surg", "surgical"), ("s-trauma", "trauma")] {
+            v["wards"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "id": id, "site": "south", "kind": kind, "beds": 10 }));
+        }
+        v["network"] = json!({ "links": links });
+    }
+
+    #[test]
+    fn a_network_reads_and_round_trips() {
+        let text = edited(|v| {
+            with_network(v, json!([good_link()]));
+            v["waiting_list"][3]["home_site"] = json!("north");
+            v["waiting_list"][3]["travel"] = json!({ "max_min": 90 });
+        });
+        let s = parse_scenario(&text).unwrap();
+        let network = s.network.as_ref().unwrap();
+        assert_eq!(network.links[0].travel_min, 35);
+        assert!(network.links[0].bidirectional);
+        assert_eq!(s.sites[1].role, Some(crate::scenario::SiteRole::TraumaUnit));
+        assert_eq!(s.waiting_list[3].travel.as_ref().unwrap().max_min, 90);
+        let again = parse_scenario(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(again, s);
+        // `bidirectional` defaults to false; `electives`, `beds`, `repatriation` are optional.
+        let s = parse_scenario(&edited(|v| {
+            with_network(
+                v,
+                json!([{ "from": "north", "to": "south", "travel_min": 5 }]),
+            );
+        }))
+        .unwrap();
+        assert!(!s.network.unwrap().links[0].bidirectional);
+    }
+
+    #[test]
+    fn a_scenario_without_network_writes_no_network_fields() {
+        let text = serde_json::to_string(&fixture()).unwrap();
+        for field in ["network", "trust", "role", "home_site", "travel"] {
+            assert!(!text.contains(&format!("\"{field}\"")), "{field} in {text}");
+        }
+    }
+
+    #[test]
+    fn links_name_known_distinct_sites() {
+        let errors = problems_after(|v| {
+            with_network(
+                v,
+                json!([
+                    good_link(),
+                    { "from": "east", "to": "south", "travel_min": 10 },
+                    { "from": "north", "to": "north", "travel_min": 10 },
+                    { "from": "south", "to": "west", "travel_min": 10 }
+                ]),
+            );
+        });
+        assert_problem(
+            &errors,
+            "network.links[1].from",
+            "unknown site \"east\" (known: north, south)",
+        );
+        assert_problem(&errors, "network.links[2].to", "a link must join two sites");
+        assert_problem(&errors, "network.links[3].to", "unknown site \"west\"");
+        assert_eq!(errors.len(), 3, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn links_are_not_duplicated() {
+        let errors = problems_after(|v| {
+            with_network(
+                v,
+                json!([good_link(), { "from": "south", "to": "north", "travel_min": 40 }]),
+            );
+        });
+        assert_only(
+            &errors,
+            "network.links[1]",
+            "duplicate link from \"south\" to \"north\" (first at network.links[0])",
+        );
+    }
+
+    #[test]
+    fn travel_must_be_positive() {
+        let errors = problems_after(|v| {
+            with_network(
+                v,
+                json!([
+                    { "from": "north", "to": "south", "travel_min": 0 },
+                    { "from": "south", "to": "north", "travel_min": -5 }
+                ]),
+            );
+        });
+        assert_problem(&errors, "network.links[0].travel_min", "");
+        assert_problem(&errors, "network.links[1].travel_min", "");
+        assert_eq!(errors.len(), 2, "{}", FieldErrors(errors.clone()));
+        // Checked on the types too, for scenarios built in code.
+        let mut s = parse_scenario(&edited(|v| with_network(v, json!([good_link()])))).unwrap();
+        s.network.as_mut().unwrap().links[0].travel_min = 0;
+        assert_only(
+            &validate_scenario(&s),
+            "network.links[0].travel_min",
+            "at least 1",
+        );
+    }
+
+    #[test]
+    fn links_name_known_specialties_and_bed_kinds() {
+        let errors = problems_after(|v| {
+            let mut link = good_link();
+            link["electives"]["specialties"] = json!(["ortho", "dental"]);
+            link["electives"]["stay_kinds"] = json!(["spa"]);
+            link["beds"] = json!([
+                { "kind": "maternity", "lend": 1 },
+                { "kind": "critical_care", "lend": 1 }
+            ]);
+            link["repatriation"]["kind"] = json!("burns");
+            with_network(v, json!([link]));
+        });
+        assert_problem(
+            &errors,
+            "network.links[0].electives.specialties[1]",
+            "unknown specialty \"dental\"",
+        );
+        assert_problem(
+            &errors,
+            "network.links[0].electives.stay_kinds[0]",
+            "unknown bed kind \"spa\"",
+        );
+        assert_problem(
+            &errors,
+            "network.links[0].beds[0].kind",
+            "unknown bed kind \"maternity\"",
+        );
+        assert_problem(
+            &errors,
+            "network.links[0].beds[1].kind",
+            "site \"south\" has no \"critical_care\" ward",
+        );
+        assert_problem(
+            &errors,
+            "network.links[0].repatriation.kind",
+            "unknown bed kind \"burns\"",
+        );
+        assert_eq!(errors.len(), 5, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn lending_and_caps_are_not_negative() {
+        let errors = problems_after(|v| {
+            let mut link = good_link();
+            link["beds"][0]["lend"] = json!(-1);
+            link["electives"]["max_per_day"] = json!(-2);
+            link["repatriation"]["max_per_day"] = json!(-3);
+            with_network(v, json!([link]));
+        });
+        assert_problem(&errors, "network.links[0].beds[0].lend", "");
+        assert_problem(&errors, "network.links[0].electives.max_per_day", "");
+        assert_problem(&errors, "network.links[0].repatriation.max_per_day", "");
+        assert_eq!(errors.len(), 3, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn cases_name_a_known_home_site_and_a_radius() {
+        let errors = problems_after(|v| {
+            with_network(v, json!([good_link()]));
+            v["waiting_list"][0]["home_site"] = json!("west");
+            v["waiting_list"][1]["travel"] = json!({ "max_min": -10 });
+        });
+        assert_problem(
+            &errors,
+            "waiting_list[0].home_site",
+            "unknown site \"west\" (known: north, south)",
+        );
+        assert_problem(&errors, "waiting_list[1].travel.max_min", "");
+        assert_eq!(errors.len(), 2, "{}", FieldErrors(errors.clone()));
+    }
+
+    #[test]
+    fn trust_members_no_link_reaches_are_named() {
+        let errors = problems_after(|v| {
+            with_network(v, json!([good_link()]));
+            v["sites"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "id": "east", "name": "East", "trust": "t" }));
+            // A site of no trust is never reported.
+            v["sites"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "id": "west", "name": "West" }));
+        });
+        assert_only(
+            &errors,
+            "sites[2].trust",
+            "site \"east\" of trust \"t\" is joined by no network link to the rest of its trust \
+             (north, south)",
+        );
+    }
+
     #[test]
     fn duplicate_ids() {
         let errors = problems_after(|v| {
@@ -2133,6 +2504,8 @@ mod tests {
                 },
                 due: None,
                 surgeon: None,
+                home_site: None,
+                travel: None,
             })
             .collect();
         let inpatients = (0..500)
@@ -2173,6 +2546,8 @@ mod tests {
                 .map(|s| Site {
                     id: (*s).into(),
                     name: s.to_uppercase(),
+                    trust: None,
+                    role: None,
                 })
                 .collect(),
             specialties,
@@ -2185,6 +2560,7 @@ mod tests {
                 theatre,
             },
             surgeons: vec![],
+            network: None,
         }
     }
 

@@ -465,13 +465,15 @@ impl Metrics {
 }
 
 /// Every unscheduled reason, for pre-created labels.
-const UNSCHEDULED_REASONS: [flow_core::plan::Reason; 6] = [
+const UNSCHEDULED_REASONS: [flow_core::plan::Reason; 8] = [
     flow_core::plan::Reason::NoTheatreTime,
     flow_core::plan::Reason::NoBed,
     flow_core::plan::Reason::NotEligible,
     flow_core::plan::Reason::OutsideHorizon,
     flow_core::plan::Reason::LowerPriority,
     flow_core::plan::Reason::NoSurgeonTime,
+    flow_core::plan::Reason::NotMovable,
+    flow_core::plan::Reason::LinkFull,
 ];
 
 impl Metrics {

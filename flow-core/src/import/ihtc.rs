@@ -391,6 +391,8 @@ fn convert(i: &Instance, name: &str, start: NaiveDate, errors: &mut Vec<FieldErr
         sites: vec![Site {
             id: SITE.to_owned(),
             name: "IHTC-2024 hospital".to_owned(),
+            trust: None,
+            role: None,
         }],
         specialties: vec![SPECIALTY.to_owned()],
         wards,
@@ -399,6 +401,7 @@ fn convert(i: &Instance, name: &str, start: NaiveDate, errors: &mut Vec<FieldErr
         inpatients,
         emergency: Emergency::default(),
         surgeons,
+        network: None,
     }
 }
 
@@ -488,6 +491,8 @@ fn convert_patient(
         },
         due,
         surgeon: Some(patient.surgeon_id.clone()),
+        home_site: None,
+        travel: None,
     }
 }
 

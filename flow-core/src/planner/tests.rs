@@ -332,3 +332,34 @@ proptest! {
         prop_assert_eq!(p.unscheduled.len() + p.sessions.iter().map(|x| x.cases.len()).sum::<usize>(), s.waiting_list.len());
     }
 }
+
+/// Until the planner makes transfers, a case with a home site (and no site of its
+/// own) is operated there, so plans keep hard constraint 8 on networked scenarios.
+#[test]
+fn a_case_with_a_home_site_stays_there() {
+    let mut s = scenario(Size::Medium, 2);
+    assert!(s.sites.len() >= 2, "the medium trust has several sites");
+    let home = s.sites[1].id.clone();
+    let mut homed = 0;
+    for case in s.waiting_list.iter_mut().filter(|c| c.site.is_none()) {
+        case.home_site = Some(home.clone());
+        homed += 1;
+    }
+    assert!(homed > 0);
+    for strategy in [Strategy::Optimise, Strategy::Greedy] {
+        let p = plan(&s, &PlanOptions::with_strategy(strategy)).unwrap();
+        assert_ok(&s, &p);
+        let mut at_home = 0;
+        for session in &p.sessions {
+            for id in &session.cases {
+                let case = s.waiting_list.iter().find(|c| &c.id == id).unwrap();
+                if case.home_site.is_some() {
+                    let theatre = s.theatres.iter().find(|t| t.id == session.theatre).unwrap();
+                    assert_eq!(theatre.site, home, "{id} ({strategy:?})");
+                    at_home += 1;
+                }
+            }
+        }
+        assert!(at_home > 0, "{strategy:?} booked homed cases");
+    }
+}

@@ -39,6 +39,8 @@ fn bare_scenario(
         sites: vec![Site {
             id: "s".into(),
             name: "Site".into(),
+            trust: None,
+            role: None,
         }],
         specialties: vec!["gen".into()],
         wards: wards
@@ -59,6 +61,7 @@ fn bare_scenario(
             theatre: vec![],
         },
         surgeons: vec![],
+        network: None,
     }
 }
 
@@ -80,6 +83,8 @@ fn empty_plan(s: &Scenario) -> Plan {
         version: None,
         generated_at: None,
         changes: None,
+        transfers: vec![],
+        network: None,
     }
 }
 

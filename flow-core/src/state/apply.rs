@@ -202,7 +202,7 @@ impl State {
                 if self.waiting.contains_key(id) || self.admitted.contains_key(id) {
                     Err(Rejection::CaseAlreadyListed)
                 } else {
-                    self.wait(l.case.clone());
+                    self.wait(Case::clone(&l.case));
                     Ok(())
                 }
             }

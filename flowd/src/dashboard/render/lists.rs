@@ -24,6 +24,8 @@ fn reason_words(r: Reason) -> &'static str {
         Reason::OutsideHorizon => "Earliest date beyond the horizon",
         Reason::LowerPriority => "More urgent cases first",
         Reason::NoSurgeonTime => "Surgeon has no operating time left",
+        Reason::NotMovable => "Home site full, case may not move",
+        Reason::LinkFull => "Network link full",
     }
 }
 
