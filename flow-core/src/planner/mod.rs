@@ -27,9 +27,10 @@
 //! The previous plan's session decisions (specialties, whole-session reserves) are
 //! also the aggregate MIP's start ([`crate::model::LpModel::set_start`]): after a
 //! few events the optimum rarely moves far, and with a good incumbent from the first
-//! node HiGHS closes the gap in a fraction of a cold solve (medium: 0.1–0.15 s
-//! against 0.9–1 s; see `benches/plan.rs`, `replan`). Trust-scale models start cold
-//! (see `START_MAX_COLUMNS`).
+//! node HiGHS closed the gap in a fraction of a cold solve (medium before consultants:
+//! 0.1–0.15 s against 0.9–1 s; with them the cold solve itself takes ~0.3 s and the
+//! re-plan about as long; see `benches/plan.rs`, `replan`). Trust-scale models start
+//! cold (see `START_MAX_COLUMNS`).
 //! The plan's `changes` extension counts kept, moved, cancelled and added cases.
 //!
 //! Parts: this file holds [`plan`], the aggregate stage and re-planning; `book.rs`
