@@ -30,9 +30,9 @@ use crate::reserve::{self, BedReserve};
 
 mod network;
 
+use crate::scenario::{Case, Period, PoolKey, Scenario};
 pub use network::DirectedLink;
 use network::{directed_links, movable_links};
-use crate::scenario::{Case, Period, PoolKey, Scenario};
 
 /// One elective (non-emergency) session and what is booked into it.
 #[derive(Debug, Clone)]

@@ -38,10 +38,7 @@ impl Ledger<'_> {
                 continue;
             };
             let slot = &self.slots[s];
-            let Some(link) = self
-                .move_link(c, slot.site)
-                .and_then(|l| self.links.get(l))
-            else {
+            let Some(link) = self.move_link(c, slot.site).and_then(|l| self.links.get(l)) else {
                 continue;
             };
             let why = match tier(scenario, c) {
@@ -164,4 +161,165 @@ pub(super) fn movable_links(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::generate::{GenerateOptions, Size, generate};
+    use crate::plan::SolverInfo;
+
+    fn network(seed: u64) -> Scenario {
+        generate(&GenerateOptions::new(Size::Network, seed).with_movers(100))
+    }
+
+    fn site(ledger: &Ledger<'_>, id: &str) -> usize {
+        ledger.sites.iter().position(|s| s == id).unwrap()
+    }
+
+    fn info() -> SolverInfo {
+        SolverInfo {
+            backend: "test".into(),
+            status: "heuristic".into(),
+            objective: 0.0,
+            gap: 0.0,
+            seconds: 0.0,
+        }
+    }
+
+    /// The first (case, slot) in case order that moves `home` → `to` and fits now.
+    fn a_move(ledger: &Ledger<'_>, home: usize, to: usize, skip: &[usize]) -> (usize, usize) {
+        for c in 0..ledger.scenario.waiting_list.len() {
+            if skip.contains(&c)
+                || ledger.case_home[c] != Some(home)
+                || ledger.move_link(c, to).is_none()
+            {
+                continue;
+            }
+            for (s, slot) in ledger.slots.iter().enumerate() {
+                if slot.site == to && ledger.fits_session(c, s) && ledger.fits_beds(c, to, slot.day)
+                {
+                    return (c, s);
+                }
+            }
+        }
+        panic!("no case moves here");
+    }
+
+    #[test]
+    fn a_booked_move_is_a_transfer_the_checker_accepts() {
+        let s = network(1);
+        let mut ledger = Ledger::new(&s);
+        ledger.reserve_whole_sessions();
+        let (north, hub) = (site(&ledger, "north"), site(&ledger, "hub"));
+        let (c, slot) = a_move(&ledger, north, hub, &[]);
+        assert!(ledger.try_book(c, slot));
+        let day = ledger.slots[slot].day;
+        let l = ledger.move_link(c, hub).unwrap();
+        assert_eq!(ledger.link_used(l, day), 1);
+        let plan = ledger.to_plan(info(), &HashMap::new());
+        let report = check(&s, &plan);
+        assert!(report.is_ok(), "{:#?}", report.violations);
+        assert_eq!(plan.transfers.len(), 1);
+        let t = &plan.transfers[0];
+        assert_eq!(t.case, s.waiting_list[c].id);
+        assert_eq!((t.from.as_str(), t.to.as_str()), ("north", "hub"));
+        assert_eq!(t.travel_min, 35);
+        let links = &plan.network.as_ref().unwrap().links;
+        assert_eq!(links.len(), 1);
+        assert_eq!((links[0].used, links[0].cap), (1, 4));
+        // Unbooking uncounts, and a plan without moves has no network part.
+        ledger.unbook(c, true);
+        assert_eq!(ledger.link_used(l, day), 0);
+        let plan = ledger.to_plan(info(), &HashMap::new());
+        assert!(plan.transfers.is_empty() && plan.network.is_none());
+    }
+
+    #[test]
+    fn try_book_refuses_a_move_beyond_the_daily_cap() {
+        let mut s = network(2);
+        for link in &mut s.network.as_mut().unwrap().links {
+            if let Some(e) = &mut link.electives {
+                e.max_per_day = 1;
+            }
+        }
+        let mut ledger = Ledger::new(&s);
+        let (north, hub) = (site(&ledger, "north"), site(&ledger, "hub"));
+        let (a, slot) = a_move(&ledger, north, hub, &[]);
+        let day = ledger.slots[slot].day;
+        assert!(ledger.try_book(a, slot));
+        // Another north case that could go to the hub that day is refused by the cap
+        // alone: once the first move is unbooked it fits.
+        let same_day: Vec<usize> = (0..ledger.slots.len())
+            .filter(|&x| ledger.slots[x].site == hub && ledger.slots[x].day == day)
+            .collect();
+        let mut tried = 0;
+        for b in 0..s.waiting_list.len() {
+            if b == a || ledger.case_home[b] != Some(north) || ledger.move_link(b, hub).is_none() {
+                continue;
+            }
+            assert!(!ledger.fits_link(b, hub, day));
+            for &x in &same_day {
+                assert!(!ledger.try_book(b, x), "case {b} slot {x}");
+            }
+            let mut free = ledger.clone();
+            free.unbook(a, false);
+            if same_day.iter().any(|&x| free.try_book(b, x)) {
+                tried += 1;
+            }
+        }
+        assert!(tried > 0, "no second move to refuse");
+        // North's own sessions and other days stay open to it.
+        assert!(ledger.fits_link(a, north, day));
+    }
+
+    #[test]
+    fn a_case_that_does_not_move_is_never_booked_away_from_home() {
+        let s = network(3);
+        let ledger = Ledger::new(&s);
+        let mut movers_away = 0;
+        for (c, case) in s.waiting_list.iter().enumerate() {
+            let home = ledger.case_home[c].unwrap();
+            let sites = ledger.case_sites(c);
+            if case.travel.is_none() || case.site.is_some() {
+                assert!(sites.iter().all(|&x| x == home), "{}", case.id);
+                for (x, slot) in ledger.slots.iter().enumerate() {
+                    if slot.site != home {
+                        assert!(!ledger.fits_session(c, x), "{} in {x}", case.id);
+                    }
+                }
+            } else if sites.iter().any(|&x| x != home) {
+                movers_away += 1;
+                // Only along a link that carries it: never critical care, never urology.
+                assert!(case.stay.iter().all(|g| g.kind != "critical_care"));
+                assert!(["ortho", "gensurg"].contains(&case.specialty.as_str()));
+            }
+        }
+        assert!(movers_away > 0);
+    }
+
+    #[test]
+    fn every_plan_of_a_generated_network_passes_the_checker() {
+        use crate::{PlanOptions, Strategy, plan};
+        for opts in [
+            GenerateOptions::new(Size::Network, 1),
+            GenerateOptions::new(Size::Network, 2)
+                .with_balanced(true)
+                .with_movers(100),
+        ] {
+            let s = generate(&opts);
+            for strategy in [Strategy::Greedy, Strategy::default()] {
+                let p = plan(&s, &PlanOptions::with_strategy(strategy)).unwrap();
+                let report = check(&s, &p);
+                assert!(
+                    report.is_ok(),
+                    "{} {strategy:?}: {:#?}",
+                    s.name,
+                    report.violations
+                );
+                assert!(!p.transfers.is_empty(), "{} {strategy:?}", s.name);
+            }
+        }
+    }
 }
