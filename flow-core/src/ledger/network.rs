@@ -152,10 +152,7 @@ pub(super) fn movable_links(
             continue;
         };
         let carries = e.specialties.contains(&case.specialty)
-            && case
-                .stay
-                .iter()
-                .all(|seg| e.stay_kinds.iter().any(|k| *k == seg.kind));
+            && case.stay.iter().all(|seg| e.stay_kinds.contains(&seg.kind));
         if carries {
             out.push((link.to, l));
         }
