@@ -32,7 +32,7 @@ fn main() {
         );
         let mut alone = scenario.clone();
         alone.network = None;
-        let variants: [(&str, &Scenario, fn(&Scenario) -> Option<Plan>); 5] = [
+        let variants: [(&str, &Scenario, Planner); 5] = [
             ("greedy-alone", &alone, greedy),
             ("alone", &alone, optimise),
             ("mutual-aid", &scenario, |s| Some(mutual_aid::plan(s))),
@@ -63,6 +63,9 @@ fn main() {
         }
     }
 }
+
+/// One way to plan a scenario.
+type Planner = fn(&Scenario) -> Option<Plan>;
 
 fn greedy(s: &Scenario) -> Option<Plan> {
     plan(s, &PlanOptions::with_strategy(Strategy::Greedy)).ok()
