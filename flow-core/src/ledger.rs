@@ -606,7 +606,11 @@ impl<'a> Ledger<'a> {
     /// Why case `c` (not booked) is not booked, judged against the ledger as it stands:
     /// beyond the horizon; no session it may ever use (specialty, site, length, bed
     /// kinds); every such session full; time but not its surgeon's; time and surgeon
-    /// but no bed; or it would fit, so the planner kept the capacity for others.
+    /// but no bed; or it would fit, so the planner kept the capacity for others. On a
+    /// network: `link_full` when it would fit only along a link with no move left that
+    /// day, and `not_movable` when a case that may not move (no consent, no link that
+    /// takes it, every link too far) finds no time or bed at a home site that links
+    /// leave.
     pub fn explain(&self, c: usize) -> Reason {
         let Some(first) = self.first_day(c) else {
             return Reason::OutsideHorizon;
@@ -617,6 +621,7 @@ impl<'a> Ledger<'a> {
         let duration = self.case(c).duration_min;
         let cap = self.cap();
         let (mut eligible, mut time, mut surgeon, mut time_and_bed) = (false, false, false, false);
+        let mut link_full = false;
         for slot in &self.slots {
             if slot.day < first
                 || !self.site_ok(c, slot.site)
@@ -634,22 +639,50 @@ impl<'a> Ledger<'a> {
                 }
                 surgeon = true;
                 if self.fits_beds(c, slot.site, slot.day) {
+                    if !self.fits_link(c, slot.site, slot.day) {
+                        // It would fit there, but its link has no move left that day.
+                        link_full = true;
+                        continue;
+                    }
                     time_and_bed = true;
                     break;
                 }
             }
         }
-        if !eligible {
+        let reason = if !eligible {
             Reason::NotEligible
         } else if time_and_bed {
             // It fits as the plan stands: the planner kept the room for others.
             Reason::LowerPriority
+        } else if link_full {
+            Reason::LinkFull
         } else if surgeon {
             Reason::NoBed
         } else if time {
             Reason::NoSurgeonTime
         } else {
             Reason::NoTheatreTime
+        };
+        // Home full and the case may not move, where links leave its home site.
+        let home_bound = self.case_links.get(c).is_some_and(Vec::is_empty)
+            && self
+                .case_home
+                .get(c)
+                .copied()
+                .flatten()
+                .is_some_and(|home| {
+                    self.case(c).site.is_none()
+                        && self.links.iter().any(|l| l.from == home && l.cap > 0)
+                });
+        if home_bound
+            && matches!(
+                reason,
+                Reason::NoBed | Reason::NoSurgeonTime | Reason::NoTheatreTime
+            )
+        {
+            Reason::NotMovable
+        } else {
+            reason
         }
     }
 

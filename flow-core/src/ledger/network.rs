@@ -272,6 +272,84 @@ mod tests {
     }
 
     #[test]
+    fn unbooked_cases_name_a_full_link_or_a_home_they_may_not_leave() {
+        use crate::plan::Reason;
+        let mut s = network(4);
+        for link in &mut s.network.as_mut().unwrap().links {
+            if let Some(e) = &mut link.electives {
+                e.max_per_day = 1;
+            }
+        }
+        let mut ledger = Ledger::new(&s);
+        let (north, hub) = (site(&ledger, "north"), site(&ledger, "hub"));
+        // North closed (every session held back whole), the hub open on one day only,
+        // and one north → hub move booked that day.
+        let (a, slot) = a_move(&ledger, north, hub, &[]);
+        let day = ledger.slots[slot].day;
+        for x in 0..ledger.slots.len() {
+            let here = &ledger.slots[x];
+            if here.site == north || (here.site == hub && here.day != day) {
+                let minutes = here.minutes;
+                assert!(ledger.set_reserve(x, minutes));
+            }
+        }
+        assert!(ledger.try_book(a, slot));
+        let mut free = ledger.clone();
+        free.unbook(a, false);
+        let waiting: Vec<usize> = (0..s.waiting_list.len())
+            .filter(|&b| b != a && ledger.booking(b).is_none())
+            .collect();
+        // Movers that would fit that day if the link had a move left: link full.
+        let blocked: Vec<usize> = waiting
+            .iter()
+            .copied()
+            .filter(|&b| {
+                ledger.case_home[b] == Some(north)
+                    && ledger.move_link(b, hub).is_some()
+                    && free.explain(b) == Reason::LowerPriority
+            })
+            .collect();
+        assert!(!blocked.is_empty());
+        for &b in &blocked {
+            assert_eq!(ledger.explain(b), Reason::LinkFull, "case {b}");
+        }
+        // After first fit, a case that may not move and finds no room at home is not
+        // movable; without links it is short of time or beds.
+        let order = crate::greedy::treat_in_turn(&s);
+        let mut busy = Ledger::new(&s);
+        busy.reserve_whole_sessions();
+        crate::greedy::first_fit(&mut busy, &order);
+        let mut alone = s.clone();
+        alone.network = None;
+        let mut plain = Ledger::new(&alone);
+        plain.reserve_whole_sessions();
+        crate::greedy::first_fit(&mut plain, &order);
+        let mut not_movable = 0;
+        for (c, case) in s.waiting_list.iter().enumerate() {
+            let linked = busy.case_home[c]
+                .is_some_and(|home| busy.links.iter().any(|l| l.from == home && l.cap > 0));
+            if busy.booking(c).is_some() || case.travel.is_some() || case.site.is_some() || !linked
+            {
+                continue;
+            }
+            let reason = busy.explain(c);
+            assert!(
+                !matches!(
+                    reason,
+                    Reason::NoBed | Reason::NoSurgeonTime | Reason::NoTheatreTime
+                ),
+                "{}: {reason:?}",
+                case.id
+            );
+            if reason == Reason::NotMovable {
+                not_movable += 1;
+            }
+            assert_ne!(plain.explain(c), Reason::NotMovable);
+        }
+        assert!(not_movable > 0);
+    }
+
+    #[test]
     fn a_case_that_does_not_move_is_never_booked_away_from_home() {
         let s = network(3);
         let ledger = Ledger::new(&s);
