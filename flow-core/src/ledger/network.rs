@@ -395,6 +395,53 @@ mod tests {
                 );
                 assert!(!p.transfers.is_empty(), "{} {strategy:?}", s.name);
             }
+            let m = crate::greedy::mutual_aid::plan(&s);
+            let report = check(&s, &m);
+            assert!(
+                report.is_ok(),
+                "{} mutual aid: {:#?}",
+                s.name,
+                report.violations
+            );
+        }
+        // Few movers and a tight list, by hand.
+        let s = generate(
+            &GenerateOptions::new(Size::Network, 3)
+                .with_movers(10)
+                .with_profile(crate::generate::Profile::Tight),
+        );
+        for p in [crate::greedy::plan(&s), crate::greedy::mutual_aid::plan(&s)] {
+            let report = check(&s, &p);
+            assert!(
+                report.is_ok(),
+                "{}: {:#?}",
+                p.solver.backend,
+                report.violations
+            );
+        }
+    }
+
+    #[test]
+    fn a_replan_keeps_its_moves_within_the_links() {
+        use crate::{PlanOptions, plan};
+        let s = network(5);
+        let first = plan(&s, &PlanOptions::default()).unwrap();
+        assert!(!first.transfers.is_empty());
+        let mut tighter = s.clone();
+        for link in &mut tighter.network.as_mut().unwrap().links {
+            if let Some(e) = &mut link.electives {
+                e.max_per_day = 1;
+            }
+        }
+        for scenario in [&s, &tighter] {
+            let options = PlanOptions {
+                previous: Some(first.clone()),
+                ..PlanOptions::default()
+            };
+            let again = plan(scenario, &options).unwrap();
+            let report = check(scenario, &again);
+            assert!(report.is_ok(), "{:#?}", report.violations);
+            assert!(!again.transfers.is_empty());
         }
     }
 }
