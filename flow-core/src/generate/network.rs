@@ -26,7 +26,9 @@
 //! Every case has a `home_site`; of the long waiters (overdue, or listed 18 weeks or
 //! more before the start), [`GenerateOptions::movers_pct`] percent not pinned to a site
 //! consent to travel (`travel.max_min` 30–90 minutes, as PIDMAS lets patients choose a
-//! radius) and are on pooled lists (no named consultant). The balanced control
+//! radius) and are on pooled lists (no named consultant). Trusts do not share
+//! consultants: a case on a named list names a consultant with fixed blocks at its
+//! home site (none at a site without). The balanced control
 //! ([`GenerateOptions::balanced`]) has five alike `general` sites of 5 theatres with
 //! emergency streams and even lists, on the same links, so pooling should gain little.
 
@@ -148,6 +150,7 @@ pub(super) fn generate(opts: &GenerateOptions) -> Scenario {
     let mut waiting_list = make_waiting_list(opts, &sites, NETWORK_CASES, horizon);
     let surgeons = make_surgeons(opts, &theatres, horizon, &mut waiting_list);
     home_and_movers(opts, &sites, &mut waiting_list);
+    own_consultants(opts, &theatres, &surgeons, &mut waiting_list);
     let mut name = String::from("generated-network");
     if opts.balanced {
         name.push_str("-balanced");
@@ -259,6 +262,84 @@ fn home_and_movers(opts: &GenerateOptions, sites: &[SitePlan], cases: &mut [Case
             case.surgeon = None;
         }
         case.home_site = Some(home);
+    }
+}
+
+/// The site of each consultant's first fixed block, as `make_surgeons` shares the
+/// blocks out (each specialty's weekday blocks sorted by site, theatre, weekday and
+/// period, [`LISTS_PER_CONSULTANT`] to a consultant); `None` for a consultant of a
+/// specialty without blocks.
+fn consultant_sites<'a>(theatres: &'a [Theatre], surgeons: &[Surgeon]) -> Vec<Option<&'a str>> {
+    let mut blocks: Vec<(usize, &str, &str, usize, Period, u32)> = Vec::new();
+    for theatre in theatres.iter().filter(|t| !t.emergency) {
+        for session in &theatre.sessions {
+            let weekday = session.date.weekday().num_days_from_monday() as usize;
+            let Some(k) = session
+                .specialty
+                .as_deref()
+                .and_then(|id| SPECIALTIES.iter().position(|s| s.id == id))
+            else {
+                continue;
+            };
+            if weekday < 5 {
+                blocks.push((
+                    k,
+                    &theatre.site,
+                    &theatre.id,
+                    weekday,
+                    session.period,
+                    session.minutes,
+                ));
+            }
+        }
+    }
+    blocks.sort();
+    blocks.dedup();
+    surgeons
+        .iter()
+        .map(|g| {
+            // Ids are `sg-<specialty>-<n>`, n from 1.
+            let (spec, n) = g.id.strip_prefix("sg-")?.rsplit_once('-')?;
+            let n: usize = n.parse().ok()?;
+            let k = SPECIALTIES.iter().position(|s| s.id == spec)?;
+            blocks
+                .iter()
+                .filter(|b| b.0 == k)
+                .nth(n.checked_sub(1)? * LISTS_PER_CONSULTANT)
+                .map(|b| b.1)
+        })
+        .collect()
+}
+
+/// Trusts do not share consultants: a case on a named consultant's list names one of
+/// its specialty at its home site (drawn uniformly), or none (a pooled list) where the
+/// home site has none. Its own stream of the seed.
+fn own_consultants(
+    opts: &GenerateOptions,
+    theatres: &[Theatre],
+    surgeons: &[Surgeon],
+    cases: &mut [Case],
+) {
+    let mut rng = stream(opts.seed, 21);
+    let sites = consultant_sites(theatres, surgeons);
+    for case in cases.iter_mut() {
+        if case.surgeon.is_none() {
+            continue;
+        }
+        let prefix = format!("sg-{}-", case.specialty);
+        let home = case.home_site.as_deref();
+        let own: Vec<&Surgeon> = surgeons
+            .iter()
+            .zip(&sites)
+            .filter(|(g, site)| g.id.starts_with(&prefix) && site.is_some() && **site == home)
+            .map(|(g, _)| g)
+            .collect();
+        case.surgeon = if own.is_empty() {
+            None
+        } else {
+            own.get(rng.random_range(0..own.len()))
+                .map(|g| g.id.clone())
+        };
     }
 }
 
@@ -414,6 +495,31 @@ mod tests {
                     .all(|c| c.surgeon.is_none())
             );
         }
+    }
+
+    #[test]
+    fn named_consultants_operate_at_the_case_home_site() {
+        let s = generate(&net(2));
+        let mut named = 0;
+        for case in &s.waiting_list {
+            let Some(id) = &case.surgeon else {
+                continue;
+            };
+            named += 1;
+            let home = case.home_site.as_deref().unwrap();
+            let g = s.surgeons.iter().find(|g| &g.id == id).unwrap();
+            // One of the consultant's days is a fixed block of the specialty at home.
+            let at_home = g.days.iter().any(|d| {
+                s.theatres.iter().any(|t| {
+                    t.site == home
+                        && t.sessions.iter().any(|x| {
+                            x.date == d.date && x.specialty.as_deref() == Some(&case.specialty)
+                        })
+                })
+            });
+            assert!(at_home, "{} ({id}) at {home}", case.id);
+        }
+        assert!(named > s.waiting_list.len() / 2, "{named}");
     }
 
     #[test]
