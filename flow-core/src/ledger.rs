@@ -27,10 +27,10 @@ use crate::plan::{
     Occupancy, PLAN_SCHEMA, Plan, PlanSession, Reason, SolverInfo, TheatreReserve, Unscheduled,
 };
 use crate::reserve::{self, BedReserve};
+use crate::scenario::{Case, Period, PoolKey, Scenario};
 
 mod network;
 
-use crate::scenario::{Case, Period, PoolKey, Scenario};
 pub use network::DirectedLink;
 use network::{directed_links, movable_links};
 
@@ -229,8 +229,8 @@ impl<'a> Ledger<'a> {
         let mut stays = Vec::with_capacity(n);
         for case in &scenario.waiting_list {
             case_specialty.push(spec_index.get(case.specialty.as_str()).copied());
-            // A case with a home site and no site of its own stays at home: moving it
-            // is a transfer (hard constraint 8), which this planner does not make yet.
+            // A case with a home site and no site of its own is booked at home, or, if
+            // it is movable, one allowed link away (`case_links`, hard constraint 8).
             case_site.push(match case.site.as_ref().or(case.home_site.as_ref()) {
                 None => Some(None),
                 Some(s) => site_index.get(s.as_str()).map(|&i| Some(i)),
