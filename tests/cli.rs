@@ -21,6 +21,40 @@ fn generate_is_seeded_and_validates() {
 }
 
 #[test]
+fn generate_network_takes_movers_and_the_balanced_control() {
+    let out = flowd(
+        &[
+            "generate", "--size", "network", "--movers", "10", "--seed", "3",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["name"], "generated-network-movers-10-seed-3");
+    assert_eq!(s["sites"].as_array().unwrap().len(), 5);
+    assert!(!s["network"]["links"].as_array().unwrap().is_empty());
+    let v = flowd(&["validate", "-"], &out.stdout);
+    assert!(v.status.success(), "{}", text(&v).1);
+
+    let b = flowd(&["generate", "--size", "network", "--balanced"], b"");
+    assert!(b.status.success(), "{}", text(&b).1);
+    let s: Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert!(
+        s["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["role"] == "general")
+    );
+
+    let bad = flowd(&["generate", "--size", "network", "--movers", "101"], b"");
+    assert!(!bad.status.success());
+    let help = flowd(&["generate", "--help"], b"");
+    let (out, _) = text(&help);
+    assert!(out.contains("network") && out.contains("--movers") && out.contains("--balanced"));
+}
+
+#[test]
 fn generate_writes_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.json");

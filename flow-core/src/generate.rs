@@ -27,6 +27,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+pub mod network;
+
 use crate::scenario::{
     Case, Closure, Emergency, EmergencyAdmissions, EmergencyTheatre, Inpatient, Period, Policy,
     Priority, SCENARIO_SCHEMA, Scenario, Session, Site, StaySegment, Surgeon, SurgeonDay, Theatre,
@@ -43,18 +45,26 @@ pub enum Size {
     /// Five sites, 60 theatres, ~1,500 beds, 28 days, 20,000 cases: the product's
     /// design scale (PRODUCT.md "Scale to design for").
     Large,
+    /// A clinical network of five sites (a major trauma centre, two trauma units, an
+    /// elective hub, a spoke), 25 theatres (25 beds each), 14 days, 1,800 cases, with the
+    /// links between them: see [`network`].
+    Network,
 }
 
 impl Size {
-    /// Every size, smallest first.
+    /// Every single-trust size, smallest first.
     pub const ALL: [Size; 3] = [Size::Tiny, Size::Medium, Size::Large];
 
-    /// The command-line spelling: `tiny`, `medium`, `large`.
+    /// Every size the command line takes: [`Size::ALL`] and [`Size::Network`].
+    pub const NAMED: [Size; 4] = [Size::Tiny, Size::Medium, Size::Large, Size::Network];
+
+    /// The command-line spelling: `tiny`, `medium`, `large`, `network`.
     pub fn as_str(self) -> &'static str {
         match self {
             Size::Tiny => "tiny",
             Size::Medium => "medium",
             Size::Large => "large",
+            Size::Network => "network",
         }
     }
 
@@ -75,6 +85,12 @@ impl Size {
                 horizon_days: 28,
                 cases: 20_000,
             },
+            // Not used: `network::generate` lays out its own sites.
+            Size::Network => Shape {
+                theatres: &[7, 5, 5, 5, 3],
+                horizon_days: 14,
+                cases: 1_800,
+            },
         }
     }
 }
@@ -87,7 +103,7 @@ impl fmt::Display for Size {
 
 /// A size name that is not `tiny`, `medium` or `large`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown size `{input}`: expected tiny, medium or large")]
+#[error("unknown size `{input}`: expected tiny, medium, large or network")]
 pub struct ParseSizeError {
     /// The text that did not parse.
     pub input: String,
@@ -97,7 +113,7 @@ impl FromStr for Size {
     type Err = ParseSizeError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Size::ALL
+        Size::NAMED
             .into_iter()
             .find(|size| size.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| ParseSizeError {
@@ -178,6 +194,11 @@ pub struct GenerateOptions {
     pub start: NaiveDate,
     /// How hard the waiting list presses on the horizon.
     pub profile: Profile,
+    /// [`Size::Network`] only: percent of the long waiters (not pinned to a site) who
+    /// consent to travel; 0–100, default 40.
+    pub movers_pct: u8,
+    /// [`Size::Network`] only: the balanced control network (five alike sites).
+    pub balanced: bool,
 }
 
 impl GenerateOptions {
@@ -189,7 +210,23 @@ impl GenerateOptions {
             seed,
             start: DEFAULT_START,
             profile: Profile::Standard,
+            movers_pct: DEFAULT_MOVERS_PCT,
+            balanced: false,
         }
+    }
+
+    /// The same options with `pct` percent of long waiters consenting to travel
+    /// (network only; above 100 counts as 100).
+    pub fn with_movers(self, pct: u8) -> Self {
+        GenerateOptions {
+            movers_pct: pct,
+            ..self
+        }
+    }
+
+    /// The same options, for the balanced control network or not (network only).
+    pub fn with_balanced(self, balanced: bool) -> Self {
+        GenerateOptions { balanced, ..self }
     }
 
     /// The same options starting on `start` instead.
@@ -203,8 +240,14 @@ impl GenerateOptions {
     }
 }
 
+/// Percent of long waiters who consent to travel in a generated network by default.
+pub const DEFAULT_MOVERS_PCT: u8 = 40;
+
 /// Generates a complete, valid scenario for `opts`; pure and deterministic.
 pub fn generate(opts: &GenerateOptions) -> Scenario {
+    if opts.size == Size::Network {
+        return network::generate(opts);
+    }
     let profile = opts.size.shape();
     let horizon = profile.horizon_days;
     let sites = plan_sites(&profile);

@@ -11,6 +11,8 @@
 
 use std::collections::HashMap;
 
+pub mod mutual_aid;
+
 use crate::ledger::Ledger;
 use crate::plan::{Plan, SolverInfo};
 use crate::scenario::Scenario;

@@ -11,6 +11,15 @@
 //! Planners differ only in *which* specialty each flexible session gets, *how much*
 //! reserve each session holds and *in which order* cases are offered; the ledger
 //! answers "does it fit?" and turns the result into a [`Plan`].
+//!
+//! Networks (hard constraint 8): the ledger knows every directed link that carries
+//! elective work and counts its moves per admission day against `max_per_day`. A
+//! movable case (a `home_site`, `travel`, and no `site` of its own) may be booked at
+//! its home site or at a site one direct link away, if the link carries its specialty
+//! and every bed kind of its stay and its `travel_min` is within the patient's radius;
+//! [`Ledger::try_book`] refuses a move along any other link or beyond the day's cap,
+//! and [`Ledger::to_plan`] lists each move in `transfers` and each link's use in
+//! `network.links`. A scenario without links books exactly as before.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -19,6 +28,11 @@ use crate::plan::{
 };
 use crate::reserve::{self, BedReserve};
 use crate::scenario::{Case, Period, PoolKey, Scenario};
+
+mod network;
+
+pub use network::DirectedLink;
+use network::{directed_links, movable_links};
 
 /// One elective (non-emergency) session and what is booked into it.
 #[derive(Debug, Clone)]
@@ -102,6 +116,15 @@ pub struct Ledger<'a> {
     /// A case naming a surgeon the scenario does not list draws on an extra last row
     /// of zeros, so it is never booked.
     surgeon_left: Vec<Vec<u32>>,
+    /// Directed links carrying elective work (the first link per direction, as the
+    /// checker reads them).
+    links: Vec<DirectedLink>,
+    /// Moves booked per link and horizon day: `link_used[link][day]`.
+    link_used: Vec<Vec<u32>>,
+    /// Per case: its home site, if it names a known one.
+    case_home: Vec<Option<usize>>,
+    /// Per movable case: `(site, link)` for each site it may be moved to.
+    case_links: Vec<Vec<(usize, usize)>>,
 }
 
 impl<'a> Ledger<'a> {
@@ -206,8 +229,8 @@ impl<'a> Ledger<'a> {
         let mut stays = Vec::with_capacity(n);
         for case in &scenario.waiting_list {
             case_specialty.push(spec_index.get(case.specialty.as_str()).copied());
-            // A case with a home site and no site of its own stays at home: moving it
-            // is a transfer (hard constraint 8), which this planner does not make yet.
+            // A case with a home site and no site of its own is booked at home, or, if
+            // it is movable, one allowed link away (`case_links`, hard constraint 8).
             case_site.push(match case.site.as_ref().or(case.home_site.as_ref()) {
                 None => Some(None),
                 Some(s) => site_index.get(s.as_str()).map(|&i| Some(i)),
@@ -226,6 +249,23 @@ impl<'a> Ledger<'a> {
             stays.push(StayPlan { nights });
         }
 
+        let links = directed_links(scenario, &site_index);
+        let case_home: Vec<Option<usize>> = scenario
+            .waiting_list
+            .iter()
+            .map(|case| {
+                case.home_site
+                    .as_deref()
+                    .and_then(|h| site_index.get(h).copied())
+            })
+            .collect();
+        let case_links: Vec<Vec<(usize, usize)>> = scenario
+            .waiting_list
+            .iter()
+            .zip(&case_home)
+            .map(|(case, &home)| movable_links(scenario, &links, case, home))
+            .collect();
+
         Ledger {
             scenario,
             sites,
@@ -242,7 +282,55 @@ impl<'a> Ledger<'a> {
             required_reserve,
             case_surgeon,
             surgeon_left,
+            link_used: vec![vec![0; horizon]; links.len()],
+            links,
+            case_home,
+            case_links,
         }
+    }
+
+    /// The directed links that carry elective work.
+    pub fn links(&self) -> &[DirectedLink] {
+        &self.links
+    }
+
+    /// Moves booked along `link` for admission on horizon `day`.
+    pub fn link_used(&self, link: usize, day: u32) -> u32 {
+        self.link_used
+            .get(link)
+            .and_then(|days| days.get(day as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The link case `c` would travel along if operated at `site`: `None` at home (or
+    /// for a case that does not move) and for a site no allowed link reaches.
+    pub fn move_link(&self, c: usize, site: usize) -> Option<usize> {
+        self.case_links
+            .get(c)?
+            .iter()
+            .find(|&&(to, _)| to == site)
+            .map(|&(_, l)| l)
+    }
+
+    /// Whether case `c` may be operated at `site`: its own site, else its home site or
+    /// a site an allowed link reaches from there, else anywhere.
+    fn site_ok(&self, c: usize, site: usize) -> bool {
+        match self.case_site.get(c) {
+            Some(Some(None)) => true,
+            Some(Some(Some(s))) => *s == site || self.move_link(c, site).is_some(),
+            _ => false,
+        }
+    }
+
+    /// Whether the link case `c` needs to be operated at `site` on `day` (if any) has
+    /// a move left that day.
+    pub fn fits_link(&self, c: usize, site: usize, day: u32) -> bool {
+        self.move_link(c, site).is_none_or(|l| {
+            self.links
+                .get(l)
+                .is_some_and(|link| self.link_used(l, day) < link.cap)
+        })
     }
 
     /// The utilisation cap of the scenario's policy.
@@ -267,15 +355,11 @@ impl<'a> Ledger<'a> {
 
     /// Sites case `c` may be operated at: its own site (else its home site, else any),
     /// and only where a pool exists for every bed kind of its stay.
+    /// A movable case also may be operated at the sites its links reach.
     pub fn case_sites(&self, c: usize) -> Vec<usize> {
         (0..self.sites.len())
             .filter(|&site| {
-                let site_ok = match self.case_site.get(c) {
-                    Some(Some(None)) => true,
-                    Some(Some(Some(s))) => *s == site,
-                    _ => false,
-                };
-                site_ok
+                self.site_ok(c, site)
                     && self
                         .stays
                         .get(c)
@@ -344,11 +428,7 @@ impl<'a> Ledger<'a> {
         let Some(first) = self.first_day(c) else {
             return false;
         };
-        let site_ok = match self.case_site[c] {
-            Some(None) => true,
-            Some(Some(site)) => site == slot.site,
-            None => false,
-        };
+        let site_ok = self.site_ok(c, slot.site) && self.fits_link(c, slot.site, slot.day);
         let spec_ok = match slot.specialty {
             Some(assigned) => assigned == k,
             None => slot.fixed.is_none(),
@@ -410,6 +490,17 @@ impl<'a> Ledger<'a> {
                 }
                 self.room[pool][day + i] -= sign;
             }
+        }
+        if let Some(used) = self
+            .move_link(c, site)
+            .and_then(|l| self.link_used.get_mut(l))
+            .and_then(|days| days.get_mut(day))
+        {
+            *used = if sign > 0 {
+                *used + 1
+            } else {
+                used.saturating_sub(1)
+            };
         }
         let duration = self.case(c).duration_min;
         if let Some(left) = self
@@ -515,7 +606,11 @@ impl<'a> Ledger<'a> {
     /// Why case `c` (not booked) is not booked, judged against the ledger as it stands:
     /// beyond the horizon; no session it may ever use (specialty, site, length, bed
     /// kinds); every such session full; time but not its surgeon's; time and surgeon
-    /// but no bed; or it would fit, so the planner kept the capacity for others.
+    /// but no bed; or it would fit, so the planner kept the capacity for others. On a
+    /// network: `link_full` when it would fit only along a link with no move left that
+    /// day, and `not_movable` when a case that may not move (no consent, no link that
+    /// takes it, every link too far) finds no time or bed at a home site that links
+    /// leave.
     pub fn explain(&self, c: usize) -> Reason {
         let Some(first) = self.first_day(c) else {
             return Reason::OutsideHorizon;
@@ -526,14 +621,10 @@ impl<'a> Ledger<'a> {
         let duration = self.case(c).duration_min;
         let cap = self.cap();
         let (mut eligible, mut time, mut surgeon, mut time_and_bed) = (false, false, false, false);
+        let mut link_full = false;
         for slot in &self.slots {
-            let site_ok = match self.case_site[c] {
-                Some(None) => true,
-                Some(Some(site)) => site == slot.site,
-                None => false,
-            };
             if slot.day < first
-                || !site_ok
+                || !self.site_ok(c, slot.site)
                 || slot.fixed.is_some_and(|f| f != k)
                 || self.stays[c].nights[slot.site].is_none()
                 || duration > slot.capacity(cap)
@@ -548,22 +639,50 @@ impl<'a> Ledger<'a> {
                 }
                 surgeon = true;
                 if self.fits_beds(c, slot.site, slot.day) {
+                    if !self.fits_link(c, slot.site, slot.day) {
+                        // It would fit there, but its link has no move left that day.
+                        link_full = true;
+                        continue;
+                    }
                     time_and_bed = true;
                     break;
                 }
             }
         }
-        if !eligible {
+        let reason = if !eligible {
             Reason::NotEligible
         } else if time_and_bed {
             // It fits as the plan stands: the planner kept the room for others.
             Reason::LowerPriority
+        } else if link_full {
+            Reason::LinkFull
         } else if surgeon {
             Reason::NoBed
         } else if time {
             Reason::NoSurgeonTime
         } else {
             Reason::NoTheatreTime
+        };
+        // Home full and the case may not move, where links leave its home site.
+        let home_bound = self.case_links.get(c).is_some_and(Vec::is_empty)
+            && self
+                .case_home
+                .get(c)
+                .copied()
+                .flatten()
+                .is_some_and(|home| {
+                    self.case(c).site.is_none()
+                        && self.links.iter().any(|l| l.from == home && l.cap > 0)
+                });
+        if home_bound
+            && matches!(
+                reason,
+                Reason::NoBed | Reason::NoSurgeonTime | Reason::NoTheatreTime
+            )
+        {
+            Reason::NotMovable
+        } else {
+            reason
         }
     }
 
@@ -657,6 +776,7 @@ impl<'a> Ledger<'a> {
             }
         }
 
+        let (transfers, network) = self.transfers();
         Plan {
             schema: PLAN_SCHEMA.to_string(),
             scenario: scenario.name.clone(),
@@ -668,8 +788,8 @@ impl<'a> Ledger<'a> {
             version: None,
             generated_at: None,
             changes: None,
-            transfers: Vec::new(),
-            network: None,
+            transfers,
+            network,
         }
     }
 }

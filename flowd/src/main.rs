@@ -49,12 +49,26 @@ enum Command {
     /// Generate a realistic, seeded scenario (shaped on NHS acute-trust figures).
     Generate {
         /// tiny ≈ 1 site, 4 theatres, 7 days, 150 cases; medium ≈ 2 sites, 16 theatres,
-        /// 14 days, 2,000 cases; large ≈ 5 sites, 60 theatres, 28 days, 20,000 cases.
+        /// 14 days, 2,000 cases; large ≈ 5 sites, 60 theatres, 28 days, 20,000 cases;
+        /// network = a clinical network of 5 sites (major trauma centre `central`, trauma
+        /// units `north` and `south`, elective hub `hub` with spare sessions and no
+        /// emergency stream, spoke `west`), 25 theatres, 14 days, 1,800 cases, with
+        /// elective links to the hub and bed-lending and repatriation links to the centre.
         #[arg(long, value_enum, default_value = "medium")]
         size: SizeArg,
         /// Random seed: the same seed gives the same scenario.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Network only: percent of long waiters (overdue, or waiting 18+ weeks, not
+        /// pinned to a site) who consent to travel to a linked site (`travel.max_min`
+        /// 30–90 minutes).
+        #[arg(long, value_name = "PCT", default_value_t = flow_core::generate::DEFAULT_MOVERS_PCT,
+              value_parser = clap::value_parser!(u8).range(0..=100))]
+        movers: u8,
+        /// Network only: the balanced control network — five alike general sites, each
+        /// with an emergency stream and an even waiting list, on the same links.
+        #[arg(long)]
+        balanced: bool,
         /// First day of the horizon (YYYY-MM-DD).
         #[arg(long, default_value = "2026-12-07")]
         start: chrono::NaiveDate,
@@ -353,6 +367,7 @@ enum SizeArg {
     Tiny,
     Medium,
     Large,
+    Network,
 }
 
 impl From<SizeArg> for Size {
@@ -361,6 +376,7 @@ impl From<SizeArg> for Size {
             SizeArg::Tiny => Size::Tiny,
             SizeArg::Medium => Size::Medium,
             SizeArg::Large => Size::Large,
+            SizeArg::Network => Size::Network,
         }
     }
 }
@@ -496,14 +512,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
             seed,
             start,
             profile,
+            movers,
+            balanced,
             output,
         } => {
-            let scenario = flow_core::generate::generate(&GenerateOptions {
-                size: size.into(),
-                seed,
-                start,
-                profile: profile.into(),
-            });
+            let scenario = flow_core::generate::generate(
+                &GenerateOptions::new(size.into(), seed)
+                    .with_start(start)
+                    .with_profile(profile.into())
+                    .with_movers(movers)
+                    .with_balanced(balanced),
+            );
             io::write_json(&output, &scenario)?;
             Ok(())
         }
