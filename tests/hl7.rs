@@ -347,7 +347,7 @@ fn corpus_through_mllp_send() {
             .starts_with("hl7:127.0.0.1:")
     );
     let text = page.to_string();
-    for patient in ["DOE", "P50", "123^^^"] {
+    for patient in ["DOE", "PID|", "^MR"] {
         assert!(
             !text.contains(patient),
             "patient data in the audit rows: {text}"
@@ -477,6 +477,12 @@ fn hl7_on_postgres_keys_refusals_and_ar_207() {
     assert_eq!(
         pg.psql("SELECT count(*) FROM flowd_message_keys").trim(),
         "1"
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM flowd_message_refusals")
+            .trim(),
+        "1",
+        "no audit row for an AR 207: the store is what failed"
     );
     let mut http = daemon.http();
     let (_, state) = full_state(&mut http);

@@ -128,6 +128,20 @@ fn conformance(open: &mut dyn FnMut() -> Box<dyn Store>) {
             })
             .is_err()
         );
+        // A commit whose events fail after its keys went in leaves none of it either:
+        // not the key, not the snapshot, not the meta value, not the refusal.
+        let other = snap(1504, "overwritten?");
+        assert!(
+            s.commit(&Commit {
+                events: &[event(1504, "seq-taken")],
+                keys: &[key("MSG|7", "d7", 1504)],
+                snapshot: Some((&other, "t")),
+                meta: &[("plan_version", "9")],
+                refusals: &[refusal("MSG|8")],
+            })
+            .is_err()
+        );
+        assert!(s.find_keys(&["MSG|7"]).unwrap().is_empty());
         assert!(s.find_keys(&[]).unwrap().is_empty());
         // Nothing to write is a no-op.
         s.commit(&Commit::default()).unwrap();

@@ -151,7 +151,7 @@ pub struct Ingest {
 pub struct Refused {
     /// Its idempotency key, empty when it has none.
     pub key: String,
-    /// The trigger as sent (at most 16 characters).
+    /// The trigger (MSH-9.2) as a bounded label: `A01`…`A99`, else `other`.
     pub trigger: String,
     /// `AE` or `AR`.
     pub ack: &'static str,
@@ -878,9 +878,29 @@ impl Owner {
             meta: &meta,
             refusals: &refusals,
         };
+        let mut postponed = false;
         if !commit.is_empty() {
             let started = Instant::now();
-            let result = self.store.commit(&commit);
+            let mut result = self.store.commit(&commit);
+            // A snapshot or plan version that will not store (a state too large, a
+            // timeout, a permission) must not stop ingestion: the batch alone is tried
+            // once more, and what rode on it waits (the snapshot a full interval).
+            if let Err(e) = &result
+                && !matches!(e, StoreError::Fenced { .. })
+                && (commit.snapshot.is_some() || !commit.meta.is_empty())
+            {
+                tracing::warn!(error = %e, "could not store the snapshot or plan version with the events; storing the events alone");
+                let alone = Commit {
+                    snapshot: None,
+                    meta: &[],
+                    ..commit
+                };
+                result = self.store.commit(&alone).map(|()| {
+                    if snapshot.is_some() {
+                        postponed = true;
+                    }
+                });
+            }
             let duration = started.elapsed();
             drop(new);
             drop(new_keys);
@@ -898,7 +918,7 @@ impl Owner {
             }
         }
         self.plan_version_due = None;
-        if let Some(snap) = &snapshot {
+        if let Some(snap) = snapshot.as_ref().filter(|_| !postponed) {
             tracing::info!(seq = snap.seq, bytes = snap.state.len(), "snapshot written");
         }
 
@@ -1334,6 +1354,8 @@ mod tests {
     struct Flaky {
         inner: SqliteStore,
         failing: Arc<AtomicBool>,
+        /// Fail only the commits that carry a snapshot.
+        snapshots_fail: bool,
     }
 
     impl Store for Flaky {
@@ -1350,7 +1372,7 @@ mod tests {
             self.inner.find_keys(keys)
         }
         fn commit(&mut self, c: &Commit<'_>) -> Result<(), StoreError> {
-            if self.failing.load(Ordering::SeqCst) {
+            if self.failing.load(Ordering::SeqCst) || self.snapshots_fail && c.snapshot.is_some() {
                 return Err(StoreError::Corrupt("disk on fire".into()));
             }
             self.inner.commit(c)
@@ -1414,6 +1436,43 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_snapshot_that_will_not_store_does_not_stop_ingestion() {
+        let s = generate(&GenerateOptions::new(Size::Tiny, 3));
+        let catalog = Arc::new(Catalog::new(&s));
+        let dir = tempfile::tempdir().unwrap();
+        let store = Flaky {
+            inner: SqliteStore::open(dir.path()).unwrap(),
+            failing: Arc::new(AtomicBool::new(false)),
+            snapshots_fail: true,
+        };
+        let engine = Engine::start(
+            Box::new(store),
+            Arc::new(s.clone()),
+            catalog.clone(),
+            Metrics::new().unwrap(),
+            settings(),
+        )
+        .await
+        .unwrap();
+        let h = engine.handle();
+        // `settings()` snapshots every 2 events: the second and fourth commits carry
+        // one, and it fails; the events are stored and acknowledged all the same.
+        for (i, p) in s.inpatients.iter().take(4).enumerate() {
+            let e = json!({"id": format!("d{i}"), "at": "2026-12-07T08:00:00Z", "type": "discharge", "patient": p.id});
+            let ack = ingest(&h, &catalog, e).await.unwrap();
+            assert_eq!(
+                (ack[0].seq, &ack[0].outcome),
+                (i as u64 + 1, &AckOutcome::Applied)
+            );
+        }
+        drop(h);
+        engine.shutdown().await;
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.last_seq().unwrap(), 4);
+        assert_eq!(store.latest_snapshot().unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_commit_acknowledges_nothing_and_the_state_follows_the_store() {
         let s = generate(&GenerateOptions::new(Size::Tiny, 3));
         let catalog = Arc::new(Catalog::new(&s));
@@ -1422,6 +1481,7 @@ mod tests {
         let store = Flaky {
             inner: SqliteStore::open(dir.path()).unwrap(),
             failing: failing.clone(),
+            snapshots_fail: false,
         };
         let engine = Engine::start(
             Box::new(store),
@@ -1565,6 +1625,7 @@ mod tests {
         let store = Flaky {
             inner: SqliteStore::open(dir.path()).unwrap(),
             failing: failing.clone(),
+            snapshots_fail: false,
         };
         let engine = Engine::start(
             Box::new(store),

@@ -144,7 +144,7 @@ pub struct NewRefusal<'a> {
     pub source: &'a str,
     /// Its idempotency key (`MSH-3.1|MSH-4.1|MSH-10`), empty when it has none.
     pub key: &'a str,
-    /// The trigger (MSH-9.2) as sent, at most 16 characters.
+    /// The trigger (MSH-9.2) as a bounded label: `A01`…`A99`, else `other`.
     pub trigger: &'a str,
     /// `AE` or `AR`.
     pub ack: &'a str,
@@ -167,7 +167,7 @@ pub struct StoredRefusal {
     pub source: String,
     /// Its idempotency key, empty when it had none.
     pub key: String,
-    /// The trigger as sent.
+    /// The trigger (`A01`…`A99`, else `other`).
     pub trigger: String,
     /// `AE` or `AR`.
     pub ack: String,

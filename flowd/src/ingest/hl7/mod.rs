@@ -254,12 +254,12 @@ pub fn prepare(payload: &[u8], settings: &Settings, catalog: &Catalog) -> Prepar
             );
         }
     };
-    let key = format!(
+    let key = bounded_key(format!(
         "{}|{}|{}",
         key_text(msg.component(msh.field(3), 1), cs),
         key_text(msg.component(msh.field(4), 1), cs),
         key_text(msh.field(10), cs)
-    );
+    ));
     let digest = digest(&msg);
     let then = if trigger_ok {
         map::map(&msg, cs, &trigger, event_id(&key), settings, catalog)
@@ -303,6 +303,16 @@ fn is_v2_version(raw: &[u8]) -> bool {
 
 fn key_text(raw: &[u8], cs: Charset) -> String {
     parse::decode_charset(raw, cs).unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
+}
+
+/// The key as stored: itself, or its SHA-256 when longer than [`MAX_ID_LEN`] (an index
+/// entry has a size limit in PostgreSQL, and a sender's MSH-10 has none).
+fn bounded_key(key: String) -> String {
+    if key.len() <= MAX_ID_LEN {
+        key
+    } else {
+        format!("sha256:{}", hex(&Sha256::digest(key.as_bytes())))
+    }
 }
 
 /// The event id of a message: its key, or its key's digest when too long.

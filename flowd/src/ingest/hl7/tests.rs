@@ -343,3 +343,19 @@ proptest! {
         prop_assert!(ack::build(&p.header, Code::Aa, None, false, "T", "F").is_some());
     }
 }
+
+#[test]
+fn a_long_message_id_is_stored_as_its_digest() {
+    let body =
+        "EVN|A01|20261207081500\rPID|||123^^^RVJ^MR||DOE^JOHN\rPV1||I|PREOP^B1^1||||||||||||||||V1";
+    let key = |control: &str| match run(&msg("2.5", "A01", control, body)).step {
+        Step::Keyed { key, .. } => key,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(key("C1"), "PAS|RVJ|C1");
+    let long = "X".repeat(5_000);
+    let a = key(&long);
+    assert!(a.starts_with("sha256:") && a.len() <= MAX_ID_LEN, "{a}");
+    assert_eq!(a, key(&long), "the same id gives the same key");
+    assert_ne!(a, key(&format!("{long}Y")));
+}
