@@ -1063,25 +1063,9 @@ const LISTS_PER_CONSULTANT: usize = 3;
 /// recovery: pooled lists for high-volume, low-complexity work, GIRFT HVLC).
 const NAMED_SHARE: f64 = 0.8;
 
-/// The trust's consultant surgeons and their job plans, and who each case waits for.
-///
-/// Each specialty's fixed blocks (the same every week) are shared out in order —
-/// by site, theatre, weekday and period, so a consultant holds neighbouring lists
-/// (am and pm of one day in one theatre) — [`LISTS_PER_CONSULTANT`] to a
-/// consultant. A consultant may operate on the days of their blocks, for the blocks'
-/// minutes, plus one further weekday half-day for a flexible list; a specialty with
-/// no fixed block has one consultant with two flexible days. [`NAMED_SHARE`] of the
-/// cases then name one consultant of their specialty, drawn uniformly. Own streams
-/// of the seed, so the rest of the scenario is the same with or without surgeons.
-fn make_surgeons(
-    opts: &GenerateOptions,
-    theatres: &[Theatre],
-    horizon: u32,
-    cases: &mut [Case],
-) -> Vec<Surgeon> {
-    let mut rng = stream(opts.seed, 6);
-    let holidays = bank_holidays_between(opts.start, add_days(opts.start, i64::from(horizon)));
-    // (specialty, site, theatre, weekday, period) of every weekday fixed block.
+/// `(specialty, site, theatre, weekday, period, minutes)` of every weekday fixed
+/// block, sorted and deduplicated: the order consultants are given their blocks in.
+pub(crate) fn weekday_blocks(theatres: &[Theatre]) -> Vec<(usize, &str, &str, usize, Period, u32)> {
     let mut blocks: Vec<(usize, &str, &str, usize, Period, u32)> = Vec::new();
     for theatre in theatres.iter().filter(|t| !t.emergency) {
         for session in &theatre.sessions {
@@ -1107,6 +1091,28 @@ fn make_surgeons(
     }
     blocks.sort();
     blocks.dedup();
+    blocks
+}
+
+/// The trust's consultant surgeons and their job plans, and who each case waits for.
+///
+/// Each specialty's fixed blocks (the same every week) are shared out in order —
+/// by site, theatre, weekday and period, so a consultant holds neighbouring lists
+/// (am and pm of one day in one theatre) — [`LISTS_PER_CONSULTANT`] to a
+/// consultant. A consultant may operate on the days of their blocks, for the blocks'
+/// minutes, plus one further weekday half-day for a flexible list; a specialty with
+/// no fixed block has one consultant with two flexible days. [`NAMED_SHARE`] of the
+/// cases then name one consultant of their specialty, drawn uniformly. Own streams
+/// of the seed, so the rest of the scenario is the same with or without surgeons.
+fn make_surgeons(
+    opts: &GenerateOptions,
+    theatres: &[Theatre],
+    horizon: u32,
+    cases: &mut [Case],
+) -> Vec<Surgeon> {
+    let mut rng = stream(opts.seed, 6);
+    let holidays = bank_holidays_between(opts.start, add_days(opts.start, i64::from(horizon)));
+    let blocks = weekday_blocks(theatres);
     let mut surgeons = Vec::new();
     let mut by_specialty: Vec<Vec<usize>> = vec![Vec::new(); SPECIALTIES.len()];
     for (k, spec) in SPECIALTIES.iter().enumerate() {

@@ -270,31 +270,7 @@ fn home_and_movers(opts: &GenerateOptions, sites: &[SitePlan], cases: &mut [Case
 /// period, [`LISTS_PER_CONSULTANT`] to a consultant); `None` for a consultant of a
 /// specialty without blocks.
 fn consultant_sites<'a>(theatres: &'a [Theatre], surgeons: &[Surgeon]) -> Vec<Option<&'a str>> {
-    let mut blocks: Vec<(usize, &str, &str, usize, Period, u32)> = Vec::new();
-    for theatre in theatres.iter().filter(|t| !t.emergency) {
-        for session in &theatre.sessions {
-            let weekday = session.date.weekday().num_days_from_monday() as usize;
-            let Some(k) = session
-                .specialty
-                .as_deref()
-                .and_then(|id| SPECIALTIES.iter().position(|s| s.id == id))
-            else {
-                continue;
-            };
-            if weekday < 5 {
-                blocks.push((
-                    k,
-                    &theatre.site,
-                    &theatre.id,
-                    weekday,
-                    session.period,
-                    session.minutes,
-                ));
-            }
-        }
-    }
-    blocks.sort();
-    blocks.dedup();
+    let blocks = super::weekday_blocks(theatres);
     surgeons
         .iter()
         .map(|g| {
