@@ -8,7 +8,8 @@
 //!
 //! `cargo bench --bench plan` (add a filter such as `medium` to run one size;
 //! `medium-seeds` times the optimiser on seeds 1–5, `medium-tight` on seeds 1–5 of the
-//! tight waiting-list profile).
+//! tight waiting-list profile; `network` the five-site clinical network at its default
+//! size and with each site about a medium trust, `--scale 3`).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use flow_core::generate::{GenerateOptions, Profile, Size, generate};
@@ -70,6 +71,16 @@ fn bench(c: &mut Criterion) {
         let scenario =
             generate(&GenerateOptions::new(Size::Medium, seed).with_profile(Profile::Tight));
         group.bench_function(format!("optimise/{seed}"), |b| {
+            b.iter(|| plan(&scenario, &PlanOptions::default()))
+        });
+    }
+    group.finish();
+    // The clinical network: five sites planned together.
+    let mut group = c.benchmark_group("network");
+    group.sample_size(10);
+    for scale in [1, 3] {
+        let scenario = generate(&GenerateOptions::new(Size::Network, 1).with_scale(scale));
+        group.bench_function(format!("optimise/x{scale}"), |b| {
             b.iter(|| plan(&scenario, &PlanOptions::default()))
         });
     }

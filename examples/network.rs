@@ -5,7 +5,8 @@
 //! checker's verdict per plan.
 //!
 //! `cargo run --example network -- 1 5 40` (first seed, last seed, movers percent);
-//! add `balanced` for the balanced control network.
+//! add `balanced` for the balanced control network, `x3` for sites three times as
+//! large.
 
 use std::time::Instant;
 
@@ -20,6 +21,10 @@ fn main() {
     let last: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(first);
     let movers: u8 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(40);
     let balanced = args.iter().any(|a| a == "balanced");
+    let scale: u8 = args
+        .iter()
+        .find_map(|a| a.strip_prefix('x').and_then(|n| n.parse().ok()))
+        .unwrap_or(1);
     println!(
         "{:<5} {:<12} {:>8} {:>9} {:>9} {:>7} {:>6} {:>8}",
         "seed", "variant", "breaches", "overdue", "transfers", "travel", "check", "seconds"
@@ -28,7 +33,8 @@ fn main() {
         let scenario = generate(
             &GenerateOptions::new(Size::Network, seed)
                 .with_movers(movers)
-                .with_balanced(balanced),
+                .with_balanced(balanced)
+                .with_scale(scale),
         );
         let mut alone = scenario.clone();
         alone.network = None;

@@ -199,6 +199,10 @@ pub struct GenerateOptions {
     pub movers_pct: u8,
     /// [`Size::Network`] only: the balanced control network (five alike sites).
     pub balanced: bool,
+    /// [`Size::Network`] only: every site's theatres and the waiting list multiplied
+    /// by this (1, the default: 25 theatres and 1,800 cases; 3: 75 theatres, each site
+    /// about a medium trust's, and 5,400 cases).
+    pub scale: u8,
 }
 
 impl GenerateOptions {
@@ -212,6 +216,16 @@ impl GenerateOptions {
             profile: Profile::Standard,
             movers_pct: DEFAULT_MOVERS_PCT,
             balanced: false,
+            scale: 1,
+        }
+    }
+
+    /// The same options with every network site `scale` times as large (network only;
+    /// 0 counts as 1).
+    pub fn with_scale(self, scale: u8) -> Self {
+        GenerateOptions {
+            scale: scale.max(1),
+            ..self
         }
     }
 

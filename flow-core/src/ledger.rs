@@ -303,6 +303,16 @@ impl<'a> Ledger<'a> {
             .unwrap_or(0)
     }
 
+    /// The home site of case `c` if it may be moved away from it (it consents and an
+    /// allowed link leaves its home); `None` for every case that stays put.
+    pub fn mover_home(&self, c: usize) -> Option<usize> {
+        let links = self.case_links.get(c)?;
+        if links.is_empty() {
+            return None;
+        }
+        self.case_home.get(c).copied().flatten()
+    }
+
     /// The link case `c` would travel along if operated at `site`: `None` at home (or
     /// for a case that does not move) and for a site no allowed link reaches.
     pub fn move_link(&self, c: usize, site: usize) -> Option<usize> {

@@ -76,11 +76,13 @@ pub struct Transfer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferWhy {
-    /// Staying home, the case would breach its due date.
+    /// Staying home, the case would breach its due date: no home session takes it on
+    /// time.
     AvoidsBreach,
-    /// The case is already overdue and is booked sooner by moving.
+    /// The case is already overdue and no home session inside the horizon takes it.
     Overdue,
-    /// The move fills elective theatre minutes that would otherwise go unused.
+    /// The move fills elective theatre minutes that would otherwise go unused (no home
+    /// session takes the case inside the horizon).
     Minutes,
 }
 

@@ -59,9 +59,10 @@ enum Command {
         /// Random seed: the same seed gives the same scenario.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Network only: percent of long waiters (overdue, or waiting 18+ weeks, not
-        /// pinned to a site) who consent to travel to a linked site (`travel.max_min`
-        /// 30–90 minutes).
+        /// Network only: percent of the cases mutual aid offers a move — long waiters
+        /// (overdue, or waiting 18+ weeks) and those due inside the horizon, not pinned
+        /// to a site — who consent to travel to a linked site (`travel.max_min` 30–90
+        /// minutes).
         #[arg(long, value_name = "PCT", default_value_t = flow_core::generate::DEFAULT_MOVERS_PCT,
               value_parser = clap::value_parser!(u8).range(0..=100))]
         movers: u8,
@@ -69,6 +70,11 @@ enum Command {
         /// with an emergency stream and an even waiting list, on the same links.
         #[arg(long)]
         balanced: bool,
+        /// Network only: every site's theatres and the waiting list this many times as
+        /// large (1: 25 theatres, 1,800 cases; 3: 75 theatres, 5,400 cases).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u8).range(1..=10))]
+        scale: u8,
         /// First day of the horizon (YYYY-MM-DD).
         #[arg(long, default_value = "2026-12-07")]
         start: chrono::NaiveDate,
@@ -514,6 +520,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             profile,
             movers,
             balanced,
+            scale,
             output,
         } => {
             let scenario = flow_core::generate::generate(
@@ -521,7 +528,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     .with_start(start)
                     .with_profile(profile.into())
                     .with_movers(movers)
-                    .with_balanced(balanced),
+                    .with_balanced(balanced)
+                    .with_scale(scale),
             );
             io::write_json(&output, &scenario)?;
             Ok(())

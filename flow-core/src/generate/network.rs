@@ -4,7 +4,8 @@
 //! share of consenting long waiters who accept a move.
 //!
 //! Per-site scale is moderate (3–7 theatres, 14 days, 1,800 cases over the five) so
-//! the whole network plans in unit tests; the shape, not the size, is the point:
+//! the whole network plans in unit tests ([`GenerateOptions::scale`] multiplies the
+//! theatres and the list: at 3 each site is about a medium trust); the shape, not the size, is the point:
 //!
 //! - `central` (`mtc`): 7 theatres, 2 CEPOD, more trauma and critical care beds (the
 //!   `hub` factor of the single-trust generator), its trauma admissions and emergency
@@ -23,9 +24,10 @@
 //! → `central` lending trauma and critical care beds, with trauma repatriation after
 //! 3 nights; `central` → `north`/`south` lending trauma beds.
 //!
-//! Every case has a `home_site`; of the long waiters (overdue, or listed 18 weeks or
-//! more before the start), [`GenerateOptions::movers_pct`] percent not pinned to a site
-//! consent to travel (`travel.max_min` 30–90 minutes, as PIDMAS lets patients choose a
+//! Every case has a `home_site`; of the cases mutual aid offers a move — long waiters
+//! (overdue, or listed 18 weeks or more before the start) and those about to breach
+//! (due inside the horizon) — [`GenerateOptions::movers_pct`] percent not pinned to a
+//! site consent to travel (`travel.max_min` 30–90 minutes, as PIDMAS lets patients choose a
 //! radius) and are on pooled lists (no named consultant). Trusts do not share
 //! consultants: a case on a named list names a consultant with fixed blocks at its
 //! home site (none at a site without). The balanced control
@@ -122,6 +124,7 @@ const MTC_TRAUMA_FACTOR: f64 = 1.2;
 /// Generates the network scenario for `opts` (`opts.size` is [`Size::Network`]).
 pub(super) fn generate(opts: &GenerateOptions) -> Scenario {
     let horizon = NETWORK_HORIZON;
+    let scale = u32::from(opts.scale.max(1));
     let sites: Vec<SitePlan> = SKEWED
         .iter()
         .map(|s| {
@@ -134,8 +137,8 @@ pub(super) fn generate(opts: &GenerateOptions) -> Scenario {
                 id: s.id.to_string(),
                 prefix: s.prefix.to_string(),
                 name: s.name.to_string(),
-                theatres,
-                emergency_theatres,
+                theatres: theatres * scale,
+                emergency_theatres: emergency_theatres * scale,
                 hub: !opts.balanced && s.role == SiteRole::Mtc,
             }
         })
@@ -147,7 +150,7 @@ pub(super) fn generate(opts: &GenerateOptions) -> Scenario {
     if !opts.balanced {
         shape_emergency(&mut emergency);
     }
-    let mut waiting_list = make_waiting_list(opts, &sites, NETWORK_CASES, horizon);
+    let mut waiting_list = make_waiting_list(opts, &sites, NETWORK_CASES * scale, horizon);
     let surgeons = make_surgeons(opts, &theatres, horizon, &mut waiting_list);
     home_and_movers(opts, &sites, &mut waiting_list);
     own_consultants(opts, &theatres, &surgeons, &mut waiting_list);
@@ -157,6 +160,9 @@ pub(super) fn generate(opts: &GenerateOptions) -> Scenario {
     }
     if opts.profile == Profile::Tight {
         name.push_str("-tight");
+    }
+    if scale > 1 {
+        name.push_str(&format!("-x{scale}"));
     }
     name.push_str(&format!(
         "-movers-{}-seed-{}",
@@ -218,9 +224,16 @@ fn shape_emergency(emergency: &mut Emergency) {
     }
 }
 
-/// Every case gets a home site (its pinned site if it has one); long waiters not
-/// pinned consent to travel with probability `movers_pct`%, and then wait on a pooled
-/// list (no named consultant). Its own stream of the seed.
+/// Whether mutual aid offers `case` a move: a long waiter (overdue, or listed 18 weeks
+/// or more before the start) or one about to breach (due inside the horizon).
+fn offered_move(case: &Case, start: NaiveDate, horizon: u32) -> bool {
+    let end = start + chrono::Days::new(u64::from(horizon));
+    case.due_date().is_some_and(|d| d < end) || (start - case.listed).num_days() >= LONG_WAIT_DAYS
+}
+
+/// Every case gets a home site (its pinned site if it has one); of the cases offered
+/// a move ([`offered_move`]) and not pinned, `movers_pct`% consent to travel and then
+/// wait on a pooled list (no named consultant). Its own stream of the seed.
 fn home_and_movers(opts: &GenerateOptions, sites: &[SitePlan], cases: &mut [Case]) {
     let mut rng = stream(opts.seed, 20);
     let share = f64::from(opts.movers_pct.min(100)) / 100.0;
@@ -253,11 +266,10 @@ fn home_and_movers(opts: &GenerateOptions, sites: &[SitePlan], cases: &mut [Case
                 .get(pick(&mut rng, w))
                 .map_or_else(|| "central".to_string(), |s| s.id.clone()),
         };
-        let long = case.due_date().is_some_and(|d| d < opts.start)
-            || (opts.start - case.listed).num_days() >= LONG_WAIT_DAYS;
+        let offered = offered_move(case, opts.start, NETWORK_HORIZON);
         let consents = rng.random_bool(share);
         let radius = RADII[rng.random_range(0..RADII.len())];
-        if long && consents && case.site.is_none() {
+        if offered && consents && case.site.is_none() {
             case.travel = Some(Travel { max_min: radius });
             case.surgeon = None;
         }
@@ -449,17 +461,15 @@ mod tests {
             let long: Vec<&Case> = s
                 .waiting_list
                 .iter()
-                .filter(|c| {
-                    c.site.is_none()
-                        && (c.due_date().is_some_and(|d| d < s.start)
-                            || (s.start - c.listed).num_days() >= LONG_WAIT_DAYS)
-                })
+                .filter(|c| c.site.is_none() && offered_move(c, s.start, s.horizon_days))
                 .collect();
+            // Cases about to breach are offered a move too.
+            assert!(long.iter().any(|c| c.due_date().is_some_and(|d| d >= s.start)));
             let movers = long.iter().filter(|c| c.travel.is_some()).count();
             let share = movers as f64 / long.len() as f64;
             let want = f64::from(pct) / 100.0;
             assert!((share - want).abs() < 0.05, "{pct}%: {share:.3}");
-            // Only long waiters move, and they wait on pooled lists.
+            // Only cases offered a move move, and they wait on pooled lists.
             assert_eq!(
                 s.waiting_list.iter().filter(|c| c.travel.is_some()).count(),
                 movers

@@ -27,9 +27,10 @@ impl Ledger<'_> {
     /// The moves booked, in waiting-list order, and each link's use per day (`None`
     /// when nothing moves, so a plan without moves is written as before).
     ///
-    /// `why` is judged conservatively from the booking alone: `avoids_breach` for a
-    /// case due inside the horizon and booked by its due date, `overdue` for a case
-    /// due before the start, `minutes` otherwise.
+    /// `why` is the tier the booking serves: `avoids_breach` for a case due inside the
+    /// horizon and booked by its due date, `overdue` for a case due before the start,
+    /// `minutes` otherwise. That the move is needed (no home session would keep that
+    /// value) is the planner's doing (`planner/network.rs`, `bring_home`).
     pub(super) fn transfers(&self) -> (Vec<Transfer>, Option<NetworkUse>) {
         let scenario = self.scenario;
         let mut transfers = Vec::new();

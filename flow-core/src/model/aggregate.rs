@@ -6,8 +6,8 @@
 //!   so the model counts them instead of naming them, which removes the symmetry a
 //!   per-session model would branch on.
 //! - Case classes `c`: cases of one (specialty, day case or inpatient, set of sites
-//!   it may use, first day, tier, priority, surgeon), where the tier is "due on horizon day
-//!   d", "overdue" or "later".
+//!   it may use, first day, tier, priority, surgeon, and for a case that may move its
+//!   home site), where the tier is "due on horizon day d", "overdue" or "later".
 //!   Demand `D_c` is the class's minutes; its value per minute `w_c` is the class's
 //!   total [`super::case_value`] on time divided by `D_c`.
 //!
@@ -44,14 +44,21 @@
 //!   `Σ_{c of g released ≥ r} x ≤ Σ_{t ≥ r} M[g,t]`, and each due class of `g`
 //!   within its own window (classes are split by surgeon; only for scenarios with at
 //!   most `SURGEON_NESTS_MAX` surgeons, see there);
+//! - network links (hard constraint 8), per directed link `l` carrying electives:
+//!   `Σ_{c moved along l} x[c,to]/ℓ_c ≤ cap_l·days_l`, with `ℓ_c` the class's mean
+//!   duration (minutes to cases) and `days_l` the days with sessions at `to`: the
+//!   daily cap summed over the horizon (booking enforces it per day);
 //! - beds (hard constraint 5), per pool and night: `Σ_{k,o} β[s,k,pool,o]·U[s,t−o,k,1] ≤
 //!   room(pool, t)`, with `β` the beds per booked minute `o` nights after admission,
 //!   averaged over the specialty's due and overdue inpatient cases at that site.
 //!
 //! ## Objective
-//! `max Σ w_c·x[c,s] − 10⁻⁴·(reserved minutes) − 10⁻³·Σ n`: the contract's order by
-//! class (the weights of [`super::WEIGHTS`]), then the least reserve and the fewest
-//! sessions given away to no purpose, so the optimum is unique in what stage 2 uses.
+//! `max Σ w_c·x[c,s] − μ·Σ_{s ≠ home} x[c,s] − 10⁻⁴·(reserved minutes) − 10⁻³·Σ n`:
+//! the contract's order by class (the weights of [`super::WEIGHTS`]), then moves
+//! charged by travel (`μ` = [`MOVE_COST`] per minute, below the value of a minute, so a
+//! patient moves only to avoid a breach, book an overdue case or, last, fill minutes),
+//! then the least reserve and the fewest sessions given away to no purpose, so the
+//! optimum is unique in what stage 2 uses.
 //!
 //! ## Why this shape
 //! At trust scale (20,000 cases, 2,500 sessions, 28 days, 5 sites) it has a few
@@ -77,6 +84,12 @@ use crate::ledger::{Ledger, capped_minutes};
 /// 7 s → 14 s), so there the aggregate leaves surgeons to booking, which still
 /// enforces every surgeon's day exactly.
 const SURGEON_NESTS_MAX: usize = 60;
+
+/// Cost of moving one minute of surgery away from a patient's home site: `a + b·travel`
+/// with travel in minutes, at most a fifth of the value of a minute
+/// ([`super::WEIGHTS`]`.per_minute` = 0.01) for any travel up to two hours, so moves
+/// come after the contract's three tiers and the shorter trip wins between them.
+const MOVE_COST: (f64, f64) = (5e-4, 1e-5);
 
 /// Sessions of one (site, day, length, fixed specialty or flexible).
 #[derive(Debug, Clone)]
@@ -120,6 +133,8 @@ struct ClassKey {
     priority: usize,
     /// The surgeon whose operating minutes the cases draw on (`None`: anyone).
     surgeon: Option<usize>,
+    /// Home site of cases that may move (`None`: they stay where `sites` says).
+    home: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -227,6 +242,7 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
                 tier,
                 priority: case.priority.index(),
                 surgeon: ledger.case_surgeon(c).filter(|_| nest_surgeons),
+                home: ledger.mover_home(c),
             })
             .or_default();
         class.minutes += f64::from(case.duration_min);
@@ -362,6 +378,8 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
     }
     let mut served: BTreeMap<(usize, usize, bool), Vec<Served>> = BTreeMap::new();
     let mut by_surgeon: BTreeMap<usize, Vec<Served>> = BTreeMap::new();
+    // Per directed link: (column of x, cases per minute) of the classes moved along it.
+    let mut moves: BTreeMap<usize, Vec<(usize, f64)>> = BTreeMap::new();
     for (key, class) in &classes {
         let last = match key.tier {
             Tier::Due(d) => d,
@@ -380,7 +398,19 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
                 continue;
             }
             let x = model.add(variable().clamp(0.0, class.minutes), false);
-            model.add_objective(x, w);
+            let link = key
+                .home
+                .filter(|&h| h != s)
+                .and_then(|_| class.cases.first())
+                .and_then(|&c| ledger.move_link(c, s));
+            let travel = link
+                .and_then(|l| ledger.links().get(l))
+                .map(|l| f64::from(l.travel_min));
+            model.add_objective(x, w - travel.map_or(0.0, |t| MOVE_COST.0 + MOVE_COST.1 * t));
+            if let Some(l) = link {
+                let cases = class.cases.len() as f64 / class.minutes.max(1.0);
+                moves.entry(l).or_default().push((x, cases));
+            }
             row.push((x, 1.0));
             served
                 .entry((s, key.specialty, key.inpatient))
@@ -401,6 +431,14 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         if row.len() > 1 {
             model.leq(&row, class.minutes);
         }
+    }
+    // Links: moves over the horizon within the daily cap on every day `to` operates.
+    for (l, row) in moves {
+        let Some(link) = ledger.links().get(l) else {
+            continue;
+        };
+        let days = by_site_day.keys().filter(|&&(site, _)| site == link.to).count();
+        model.leq(&row, f64::from(link.cap) * days as f64);
     }
     // The nests in cumulative form: one running total of offered minutes per
     // (site, specialty) and day, and running totals of demand by due date and by

@@ -101,21 +101,28 @@ fn book_with(ledger: &mut Ledger<'_>, frozen: &[bool], exact: Option<&SolveOptio
     // sessions go to whoever needs them; then the overdue backlog in turn into the
     // earliest session.
     let on_time = |l: &Ledger<'_>, c: usize| window(l, c, true);
+    let any_time = |l: &Ledger<'_>, c: usize| window(l, c, false);
+    let keep_value = |l: &Ledger<'_>, c: usize| window(l, c, matches!(tiers[c], Tier::Due(_)));
     let exact = exact.is_some_and(|solve| book_due_exactly(ledger, &due, &on_time, solve));
+    // On a network, a case that may move is first booked as if it could not (home
+    // only), and only what home cannot take on time travels; `network::make_room`
+    // then moves booked movers away where that lets a case that cannot move in.
     let in_turn = |ledger: &mut Ledger<'_>| {
-        sweep(ledger, &compat, &due, &on_time);
+        sweep(ledger, &compat, &due, &on_time, Reach::Home);
         if !exact {
             shift_late(ledger, &compat, &due, frozen, &on_time);
-            sweep(ledger, &compat, &due, &on_time);
+            sweep(ledger, &compat, &due, &on_time, Reach::Home);
         }
+        sweep(ledger, &compat, &due, &on_time, Reach::Anywhere);
         for &c in &overdue {
             if let Some(w) = window(ledger, c, false) {
                 place(ledger, &compat, c, w, Choice::Earliest);
             }
         }
+        network::make_room(ledger, &compat, &due, frozen, &on_time, &keep_value);
+        network::make_room(ledger, &compat, &overdue, frozen, &any_time, &keep_value);
     };
     in_turn(ledger);
-    let keep_value = |l: &Ledger<'_>, c: usize| window(l, c, matches!(tiers[c], Tier::Due(_)));
     relocate(ledger, &compat, &due, frozen, &on_time, &keep_value);
     repair(ledger, &compat, &due, frozen, &on_time, &keep_value);
     // Open flexible sessions the aggregate gave away and nobody used.
@@ -133,6 +140,7 @@ fn book_with(ledger: &mut Ledger<'_>, frozen: &[bool], exact: Option<&SolveOptio
             place(ledger, &compat, c, w, Choice::Earliest);
         }
     }
+    network::bring_home(ledger, &compat, frozen, &keep_value);
     exact
 }
 
@@ -186,9 +194,20 @@ fn book_due_exactly(
     true
 }
 
+/// Where a case that may move is booked (a case that stays put is always at home).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reach {
+    /// Only at its home site.
+    Home,
+    /// At home if a session there fits, else at a linked site.
+    Anywhere,
+    /// Only at a linked site.
+    Away,
+}
+
 /// Which of the sessions that fit a case it goes into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Choice {
+pub(super) enum Choice {
     /// The first in date order.
     Earliest,
     /// The last in date order (leaves early sessions to others).
@@ -211,7 +230,13 @@ enum Choice {
 /// one session a day the sweep books every case that any schedule can (Glover's
 /// rule for convex bipartite matching); with lengths, beds and surgeons it is a
 /// heuristic, which the late shift, the repair and the fill passes complete.
-fn sweep(ledger: &mut Ledger<'_>, compat: &[Vec<usize>], due: &[usize], on_time: Window<'_>) {
+fn sweep(
+    ledger: &mut Ledger<'_>,
+    compat: &[Vec<usize>],
+    due: &[usize],
+    on_time: Window<'_>,
+    reach: Reach,
+) {
     let mut open: Vec<(usize, u32, u32)> = due
         .iter()
         .filter(|&&c| ledger.booking(c).is_none())
@@ -226,7 +251,7 @@ fn sweep(ledger: &mut Ledger<'_>, compat: &[Vec<usize>], due: &[usize], on_time:
             if day < lo {
                 return true;
             }
-            !place(ledger, compat, c, (day, day), Choice::BestFit) && day < hi
+            !place_at(ledger, compat, c, (day, day), Choice::BestFit, reach) && day < hi
         });
         if open.is_empty() {
             break;
@@ -276,14 +301,27 @@ fn shift_late(
     }
 }
 
-/// Books case `c` into a session of its window: sessions already given its
-/// specialty first, then open flexible ones. Returns whether it was booked.
-fn place(
+/// Books case `c` into a session of its window: at its home site first (for a case
+/// that may move), sessions already given its specialty first, then open flexible
+/// ones. Returns whether it was booked.
+pub(super) fn place(
     ledger: &mut Ledger<'_>,
     compat: &[Vec<usize>],
     c: usize,
     window: (u32, u32),
     choice: Choice,
+) -> bool {
+    place_at(ledger, compat, c, window, choice, Reach::Anywhere)
+}
+
+/// [`place`] within `reach`.
+pub(super) fn place_at(
+    ledger: &mut Ledger<'_>,
+    compat: &[Vec<usize>],
+    c: usize,
+    window: (u32, u32),
+    choice: Choice,
+    reach: Reach,
 ) -> bool {
     if ledger.booking(c).is_some() {
         return true;
@@ -298,16 +336,29 @@ fn place(
     let start = slots.partition_point(|&s| ledger.slots[s].day < lo);
     let end = slots.partition_point(|&s| ledger.slots[s].day <= hi);
     let candidates = &slots[start..end];
+    let moves = ledger.mover_home(c).is_some();
+    let sides: &[bool] = match reach {
+        _ if !moves => &[false],
+        Reach::Home => &[false],
+        Reach::Anywhere => &[false, true],
+        Reach::Away => &[true],
+    };
+    // Passes: (away from home, open session), home and given sessions first.
+    let passes = sides
+        .iter()
+        .flat_map(|&away| [(away, false), (away, true)]);
+    let on_side = |ledger: &Ledger<'_>, s: usize, away: bool| {
+        !moves || ledger.move_link(c, ledger.slots[s].site).is_some() == away
+    };
     match choice {
         Choice::Earliest | Choice::Latest => {
-            for pass in 0..2 {
+            for (away, open) in passes {
                 let mut order: Vec<usize> = candidates.to_vec();
                 if choice == Choice::Latest {
                     order.reverse();
                 }
                 for s in order {
-                    let open = ledger.slots[s].specialty.is_none();
-                    if (pass == 0) == open {
+                    if ledger.slots[s].specialty.is_none() != open || !on_side(ledger, s, away) {
                         continue;
                     }
                     if ledger.try_book(c, s) {
@@ -319,11 +370,12 @@ fn place(
         Choice::BestFit => {
             let cap = ledger.cap();
             let duration = ledger.case(c).duration_min;
-            for pass in 0..2 {
+            for (away, open) in passes {
                 let best = candidates
                     .iter()
                     .copied()
-                    .filter(|&s| (pass == 0) != ledger.slots[s].specialty.is_none())
+                    .filter(|&s| ledger.slots[s].specialty.is_none() == open)
+                    .filter(|&s| on_side(ledger, s, away))
                     .filter(|&s| {
                         ledger.fits_session(c, s)
                             && ledger.fits_beds(c, ledger.slots[s].site, ledger.slots[s].day)
@@ -338,7 +390,7 @@ fn place(
     false
 }
 
-type Window<'f> = &'f dyn Fn(&Ledger<'_>, usize) -> Option<(u32, u32)>;
+pub(super) type Window<'f> = &'f dyn Fn(&Ledger<'_>, usize) -> Option<(u32, u32)>;
 
 /// Most bookings tried as a move for one unbooked case on one day: bounds the
 /// relocation at trust scale, where a full ward makes every stay a candidate.

@@ -34,7 +34,9 @@
 //! The plan's `changes` extension counts kept, moved, cancelled and added cases.
 //!
 //! Parts: this file holds [`plan`], the aggregate stage and re-planning; `book.rs`
-//! stages 2 to 4 (booking, repair, filling).
+//! stages 2 to 4 (booking, repair, filling); `network.rs` who travels on a clinical
+//! network (movers booked at home first; moves that make room; moves undone that a
+//! home session no longer needs).
 //!
 //! Every step books through [`Ledger::try_book`], so the plan satisfies every hard
 //! constraint by construction; a solver that fails or runs out of time degrades the
@@ -51,6 +53,7 @@ use crate::plan::{Changes, Plan, SolverInfo};
 use crate::scenario::Scenario;
 
 mod book;
+mod network;
 #[cfg(test)]
 mod tests;
 
