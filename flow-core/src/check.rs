@@ -78,6 +78,9 @@ pub enum ViolationKind {
     /// (5) A pool holds more elective patients on a night than the room left after
     /// current inpatients and the emergency reserve.
     BedsOverRoom,
+    /// (5) The pools of a bed-sharing component together hold more elective patients
+    /// on a night than their open beds less the component's pooled reserve.
+    SharedBedsOverRoom,
     /// (6) A site's emergency theatre reserve on a day is below what it needs, though
     /// its sessions could hold it.
     TheatreReserveTooSmall,
@@ -131,7 +134,7 @@ impl ViolationKind {
             WrongSpecialty | FixedBlockChanged | UnassignedSessionWithCases => 2,
             Overtime | ReserveExceedsSession => 3,
             BeforeEarliest | WrongSite => 4,
-            BedsOverRoom => 5,
+            BedsOverRoom | SharedBedsOverRoom => 5,
             TheatreReserveTooSmall | ShortfallNotFullyReserved => 6,
             SurgeonOvertime | UnknownSurgeon => 7,
             TransferOfUnbookedCase
@@ -402,6 +405,7 @@ pub fn check(scenario: &Scenario, plan: &Plan) -> Report {
     let mut violations = Vec::new();
     let booked = check_sessions(scenario, &index, plan, &mut violations);
     let bed_headroom = check_beds(scenario, &booked, &mut violations);
+    network::check_shared_beds(scenario, &bed_headroom, &mut violations);
     let theatre_reserve = check_theatre_reserve(scenario, &booked, &mut violations);
     check_surgeons(scenario, &booked, &mut violations);
     network::check_transfers(scenario, &booked, plan, &mut violations);
@@ -661,6 +665,7 @@ fn check_beds(scenario: &Scenario, booked: &Booked<'_>, out: &mut Vec<Violation>
         current: 0,
         emergency_mean: 0.0,
         emergency_reserve: 0,
+        borrow: 0,
     };
     let mut table = Vec::new();
     for pool in &pools {
@@ -677,15 +682,25 @@ fn check_beds(scenario: &Scenario, booked: &Booked<'_>, out: &mut Vec<Violation>
                     format!("no {} ward at {}", pool.kind, pool.site)
                 } else {
                     let floored = if i64::from(night.beds)
-                        < i64::from(night.current) + i64::from(night.emergency_reserve)
+                        < i64::from(night.current) + i64::from(night.keep())
                     {
                         ", floored at 0"
                     } else {
                         ""
                     };
+                    let lent = if night.borrow > 0 {
+                        format!(
+                            " (reserve {} less {} lent by linked pools)",
+                            night.emergency_reserve, night.borrow
+                        )
+                    } else {
+                        String::new()
+                    };
                     format!(
-                        "beds {} − current {} − reserve {}{floored}",
-                        night.beds, night.current, night.emergency_reserve
+                        "beds {} − current {} − reserve {}{lent}{floored}",
+                        night.beds,
+                        night.current,
+                        night.keep()
                     )
                 };
                 out.push(Violation::new(

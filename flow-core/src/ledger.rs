@@ -101,6 +101,13 @@ pub struct Ledger<'a> {
     pub bed_reserve: BedReserve,
     /// Beds still free for electives: `room[pool][night]`.
     room: Vec<Vec<i64>>,
+    /// Bed-sharing components of a network: their pooled reserves, the pools in each
+    /// (`shared_pools`), each pool's component, and what the component's electives
+    /// may still fill together: `shared_room[component][night]`.
+    pub shared_reserve: Vec<reserve::SharedReserve>,
+    shared_pools: Vec<Vec<usize>>,
+    pool_shared: Vec<Option<usize>>,
+    shared_room: Vec<Vec<i64>>,
     /// Per case: its specialty number (None if unknown) and allowed site (None = any).
     case_specialty: Vec<Option<usize>>,
     case_site: Vec<Option<Option<usize>>>,
@@ -154,6 +161,26 @@ impl<'a> Ledger<'a> {
             .iter()
             .enumerate()
             .map(|(i, p)| ((p.site.as_str(), p.kind.as_str()), i))
+            .collect();
+        let shared_reserve = reserve::shared_reserve(scenario, &bed_reserve);
+        let shared_pools: Vec<Vec<usize>> = shared_reserve
+            .iter()
+            .map(|c| {
+                c.pools
+                    .iter()
+                    .filter_map(|p| pool_index.get(&(p.site.as_str(), p.kind.as_str())).copied())
+                    .collect()
+            })
+            .collect();
+        let mut pool_shared = vec![None; pools.len()];
+        for (c, members) in shared_pools.iter().enumerate() {
+            for &p in members {
+                pool_shared[p] = Some(c);
+            }
+        }
+        let shared_room: Vec<Vec<i64>> = shared_reserve
+            .iter()
+            .map(|c| c.nights.iter().map(|n| i64::from(n.room())).collect())
             .collect();
 
         let mut slots = Vec::new();
@@ -274,6 +301,10 @@ impl<'a> Ledger<'a> {
             pools,
             bed_reserve,
             room,
+            shared_reserve,
+            shared_pools,
+            pool_shared,
+            shared_room,
             case_specialty,
             case_site,
             stays,
@@ -461,7 +492,33 @@ impl<'a> Ledger<'a> {
             .iter()
             .enumerate()
             .take_while(|(i, _)| day as usize + i < horizon)
-            .all(|(i, &pool)| self.room[pool][day as usize + i] >= 1)
+            .all(|(i, &pool)| {
+                let night = day as usize + i;
+                self.room[pool][night] >= 1
+                    && self.pool_shared[pool].is_none_or(|c| self.shared_room[c][night] >= 1)
+            })
+    }
+
+    /// The bed-sharing components: `(pools, beds their electives may still fill
+    /// together per night)` (none without a network that lends beds).
+    pub fn shared_rooms(&self) -> impl Iterator<Item = (&[usize], &[i64])> {
+        self.shared_pools
+            .iter()
+            .zip(&self.shared_room)
+            .map(|(p, r)| (p.as_slice(), r.as_slice()))
+    }
+
+    /// Whether `pool` has a bed for one more elective on `night`, in itself and in its
+    /// bed-sharing component.
+    pub fn has_bed(&self, pool: usize, night: u32) -> bool {
+        let t = night as usize;
+        self.room(pool, night) >= 1
+            && self
+                .pool_shared
+                .get(pool)
+                .copied()
+                .flatten()
+                .is_none_or(|c| self.shared_room[c].get(t).is_some_and(|&r| r >= 1))
     }
 
     /// Books case `c` into slot `s` if every hard constraint allows it; a flexible
@@ -499,6 +556,9 @@ impl<'a> Ledger<'a> {
                     break;
                 }
                 self.room[pool][day + i] -= sign;
+                if let Some(c) = self.pool_shared[pool] {
+                    self.shared_room[c][day + i] -= sign;
+                }
             }
         }
         if let Some(used) = self

@@ -8,6 +8,15 @@
 //! `P(Poisson(m(t)) ≤ k) ≥ q`. What is left, `max(0, beds − current − r)`, is the
 //! room electives may fill.
 //!
+//! Networks (hard constraint 5 pooled): pools of one bed kind joined by links that
+//! lend beds (`network.links[].beds`) form a component ([`crate::network`]). Each pool
+//! then keeps its own reserve less the beds others lend it, `keep = max(0, r −
+//! borrow)`, and the component as a whole keeps the quantile of its summed expected
+//! census, `R = Q(Σ m)`: `Σ (beds − current − electives) ≥ R` over its pools
+//! ([`shared_reserve`]). Because quantiles are sub-additive, `R` is at most the sum of
+//! the separate reserves, and the difference is beds electives may use. A pool that
+//! lends and borrows nothing keeps `r`, exactly as without a network.
+//!
 //! Theatres (hard constraint 6): a site's emergency theatre workload on a day is a
 //! compound Poisson sum with `μ = λ·mean` and `σ² = λ·(mean² + sd²)`; the reserve is
 //! the normal approximation `μ + z·σ`, `z = Φ⁻¹(q)`, rounded up to whole minutes.
@@ -102,14 +111,23 @@ pub struct PoolNight {
     pub emergency_mean: f64,
     /// r(t), the Poisson-quantile reserve.
     pub emergency_reserve: u32,
+    /// Beds pools of the same kind at other sites lend this one (Σ `lend` over the
+    /// links from this site that lend its kind; 0 without a network).
+    pub borrow: u32,
 }
 
 impl PoolNight {
-    /// Beds electives may fill: `max(0, beds − current − reserve)`.
+    /// The reserve the pool keeps itself: `max(0, r − borrow)`.
+    pub fn keep(&self) -> u32 {
+        self.emergency_reserve.saturating_sub(self.borrow)
+    }
+
+    /// Beds electives may fill: `max(0, beds − current − keep)` (the component's
+    /// pooled reserve, [`shared_reserve`], may leave fewer).
     pub fn room(&self) -> u32 {
         self.beds
             .saturating_sub(self.current)
-            .saturating_sub(self.emergency_reserve)
+            .saturating_sub(self.keep())
     }
 }
 
@@ -138,6 +156,7 @@ pub fn bed_reserve(scenario: &Scenario) -> BedReserve {
                     current: 0,
                     emergency_mean: 0.0,
                     emergency_reserve: 0,
+                    borrow: 0,
                 };
                 horizon
             ]
@@ -179,10 +198,129 @@ pub fn bed_reserve(scenario: &Scenario) -> BedReserve {
             night.emergency_mean += m;
         }
     }
-    for nights in out.values_mut() {
+    let borrowed = borrowing(scenario, &out);
+    for (pool, nights) in out.iter_mut() {
+        let borrow = borrowed.get(pool).copied().unwrap_or(0);
         for night in nights.iter_mut() {
             night.emergency_reserve = poisson_quantile(night.emergency_mean, quantile);
+            night.borrow = borrow;
         }
+    }
+    out
+}
+
+/// Beds each pool may borrow: per link lending a kind both ends have a pool of, the
+/// pool at `from` borrows `lend` (and, for a `bidirectional` link, the pool at `to`
+/// too). Empty when the network does not build (validation reports why), so an
+/// invalid network never loosens a reserve.
+fn borrowing(scenario: &Scenario, pools: &BedReserve) -> BTreeMap<PoolKey, u32> {
+    let mut out: BTreeMap<PoolKey, u32> = BTreeMap::new();
+    let Some(network) = &scenario.network else {
+        return out;
+    };
+    if crate::network::SiteGraph::build(scenario).is_err() {
+        return out;
+    }
+    let key = |site: &str, kind: &str| PoolKey {
+        site: site.to_owned(),
+        kind: kind.to_owned(),
+    };
+    for link in &network.links {
+        for lent in link.beds.iter().filter(|b| b.lend > 0) {
+            let (from, to) = (key(&link.from, &lent.kind), key(&link.to, &lent.kind));
+            if !pools.contains_key(&from) || !pools.contains_key(&to) {
+                continue;
+            }
+            *out.entry(from.clone()).or_default() += lent.lend;
+            if link.bidirectional {
+                *out.entry(to).or_default() += lent.lend;
+            }
+        }
+    }
+    out
+}
+
+/// One night of a component of pools that lend each other beds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SharedNight {
+    /// Σ m(t) over the component's pools.
+    pub emergency_mean: f64,
+    /// Σ r(t): the pools' reserves kept apart.
+    pub separate: u32,
+    /// `Q(Σ m(t))`: the reserve the component keeps as a whole.
+    pub pooled: u32,
+    /// Σ (beds − current) over the pools: what the component has before electives.
+    pub open: u32,
+}
+
+impl SharedNight {
+    /// Beds the component's electives may fill together: `max(0, open − pooled)`.
+    pub fn room(&self) -> u32 {
+        self.open.saturating_sub(self.pooled)
+    }
+}
+
+/// A bed-sharing component of two or more pools and its pooled reserve per night.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedReserve {
+    /// The bed kind.
+    pub kind: String,
+    /// Its pools, sorted.
+    pub pools: Vec<PoolKey>,
+    /// Per horizon night.
+    pub nights: Vec<SharedNight>,
+}
+
+/// The components of two or more pools of `reserve` (from [`bed_reserve`]) joined by
+/// lending links, with their pooled reserve; empty without a network (or when it
+/// does not build).
+pub fn shared_reserve(scenario: &Scenario, reserve: &BedReserve) -> Vec<SharedReserve> {
+    let Ok(graph) = crate::network::SiteGraph::build(scenario) else {
+        return Vec::new();
+    };
+    if scenario.network.is_none() {
+        return Vec::new();
+    }
+    let quantile = scenario.policy.emergency_bed_quantile;
+    let horizon = scenario.horizon_days as usize;
+    let mut out = Vec::new();
+    for component in graph.bed_components() {
+        let pools: Vec<PoolKey> = component
+            .sites
+            .iter()
+            .map(|site| PoolKey {
+                site: site.clone(),
+                kind: component.kind.clone(),
+            })
+            .filter(|p| reserve.contains_key(p))
+            .collect();
+        if pools.len() < 2 {
+            continue;
+        }
+        let nights = (0..horizon)
+            .map(|t| {
+                let mut night = SharedNight {
+                    emergency_mean: 0.0,
+                    separate: 0,
+                    pooled: 0,
+                    open: 0,
+                };
+                for pool in &pools {
+                    if let Some(n) = reserve.get(pool).and_then(|n| n.get(t)) {
+                        night.emergency_mean += n.emergency_mean;
+                        night.separate += n.emergency_reserve;
+                        night.open += n.beds.saturating_sub(n.current);
+                    }
+                }
+                night.pooled = poisson_quantile(night.emergency_mean, quantile);
+                night
+            })
+            .collect();
+        out.push(SharedReserve {
+            kind: component.kind,
+            pools,
+            nights,
+        });
     }
     out
 }

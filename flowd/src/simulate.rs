@@ -84,6 +84,8 @@ fn describe(name: &str) -> &'static str {
         "on_call_cases" => "cases operated out of hours by on-call team",
         "emergency_minutes_in_elective_lists" => "emergency minutes inside elective lists",
         "mean_bed_occupancy" => "mean midnight bed occupancy",
+        "network_transfers" => "emergency patients moved into lent beds",
+        "refused_transfers" => "patient-nights boarding with every lent bed full",
         _ => "peak midnight demand ÷ open beds",
     }
 }

@@ -9,6 +9,12 @@
 //! a `home_site` operated at another site must appear in `transfers`, or the caps could
 //! be side-stepped by leaving moves out.
 //!
+//! Hard constraint 5 on a network ([`check_shared_beds`]): the pools of a bed-sharing
+//! component together keep the component's pooled reserve, on the arithmetic of
+//! [`crate::reserve::shared_reserve`] that the planner stands on too (as for every
+//! reserve); each pool's own room, less what others lend it, is checked with the rest
+//! of constraint 5.
+//!
 //! This reads the scenario's links itself and shares nothing with the planner or with
 //! [`crate::network`], so a bug in either cannot hide a bad move here.
 
@@ -16,7 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 
-use super::{Booked, Violation, ViolationKind};
+use super::{BedNight, Booked, Violation, ViolationKind};
 use crate::plan::Plan;
 use crate::scenario::{Link, Scenario};
 
@@ -207,6 +213,50 @@ pub(super) fn check_transfers(
                     case.id, booking.date
                 ),
             ));
+        }
+    }
+}
+
+/// Constraint 5, pooled: per bed-sharing component and night, the electives of its
+/// pools (from `beds`, the checker's own count per pool and night) within the
+/// component's open beds less its pooled reserve. In component order, then night.
+pub(super) fn check_shared_beds(scenario: &Scenario, beds: &[BedNight], out: &mut Vec<Violation>) {
+    let reserve = crate::reserve::bed_reserve(scenario);
+    let mut elective: HashMap<(&str, &str, NaiveDate), u32> = HashMap::new();
+    for night in beds {
+        *elective
+            .entry((night.site.as_str(), night.kind.as_str(), night.date))
+            .or_default() += night.elective;
+    }
+    for shared in crate::reserve::shared_reserve(scenario, &reserve) {
+        let names: Vec<&str> = shared.pools.iter().map(|p| p.site.as_str()).collect();
+        for (t, night) in shared.nights.iter().enumerate() {
+            let date = scenario.date(t as u32);
+            let taken: u32 = shared
+                .pools
+                .iter()
+                .map(|p| {
+                    elective
+                        .get(&(p.site.as_str(), p.kind.as_str(), date))
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .sum();
+            if taken > night.room() {
+                out.push(Violation::new(
+                    ViolationKind::SharedBedsOverRoom,
+                    format!(
+                        "{} beds shared by {} night {date}: {taken} elective beds > room {} \
+                         (open {} − pooled reserve {}), over by {}",
+                        shared.kind,
+                        names.join(", "),
+                        night.room(),
+                        night.open,
+                        night.pooled,
+                        taken - night.room()
+                    ),
+                ));
+            }
         }
     }
 }

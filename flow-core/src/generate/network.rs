@@ -464,7 +464,10 @@ mod tests {
                 .filter(|c| c.site.is_none() && offered_move(c, s.start, s.horizon_days))
                 .collect();
             // Cases about to breach are offered a move too.
-            assert!(long.iter().any(|c| c.due_date().is_some_and(|d| d >= s.start)));
+            assert!(
+                long.iter()
+                    .any(|c| c.due_date().is_some_and(|d| d >= s.start))
+            );
             let movers = long.iter().filter(|c| c.travel.is_some()).count();
             let share = movers as f64 / long.len() as f64;
             let want = f64::from(pct) / 100.0;

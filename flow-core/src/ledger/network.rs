@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::Ledger;
 use crate::model::{Tier, tier};
-use crate::plan::{LinkUse, NetworkUse, Transfer, TransferWhy};
+use crate::plan::{LinkUse, NetworkUse, PooledReserve, Transfer, TransferWhy};
 use crate::scenario::{Case, Scenario};
 
 /// A directed network link that carries elective work.
@@ -24,8 +24,9 @@ pub struct DirectedLink {
 }
 
 impl Ledger<'_> {
-    /// The moves booked, in waiting-list order, and each link's use per day (`None`
-    /// when nothing moves, so a plan without moves is written as before).
+    /// The moves booked, in waiting-list order, each link's use per day and each
+    /// bed-sharing component's reserve per night (`None` when nothing moves and no
+    /// pools share beds, so a plan without a network is written as before).
     ///
     /// `why` is the tier the booking serves: `avoids_breach` for a case due inside the
     /// horizon and booked by its due date, `overdue` for a case due before the start,
@@ -56,7 +57,7 @@ impl Ledger<'_> {
                 why,
             });
         }
-        if transfers.is_empty() {
+        if transfers.is_empty() && self.shared_reserve.is_empty() {
             return (transfers, None);
         }
         let mut links = Vec::new();
@@ -74,10 +75,20 @@ impl Ledger<'_> {
                 }
             }
         }
-        let network = NetworkUse {
-            links,
-            reserve: Vec::new(),
-        };
+        let mut reserve = Vec::new();
+        for shared in &self.shared_reserve {
+            let pools: Vec<String> = shared.pools.iter().map(|p| p.site.clone()).collect();
+            for (t, night) in shared.nights.iter().enumerate() {
+                reserve.push(PooledReserve {
+                    kind: shared.kind.clone(),
+                    date: scenario.date(t as u32),
+                    pools: pools.clone(),
+                    separate: night.separate,
+                    pooled: night.pooled,
+                });
+            }
+        }
+        let network = NetworkUse { links, reserve };
         (transfers, Some(network))
     }
 }
@@ -227,10 +238,19 @@ mod tests {
         let links = &plan.network.as_ref().unwrap().links;
         assert_eq!(links.len(), 1);
         assert_eq!((links[0].used, links[0].cap), (1, 4));
-        // Unbooking uncounts, and a plan without moves has no network part.
+        // Unbooking uncounts: a plan without moves keeps only the pooled reserve of
+        // the pools that lend each other beds, and without lending no network part.
         ledger.unbook(c, true);
         assert_eq!(ledger.link_used(l, day), 0);
         let plan = ledger.to_plan(info(), &HashMap::new());
+        let network = plan.network.as_ref().unwrap();
+        assert!(plan.transfers.is_empty() && network.links.is_empty());
+        assert!(!network.reserve.is_empty());
+        let mut alone = s.clone();
+        for link in &mut alone.network.as_mut().unwrap().links {
+            link.beds.clear();
+        }
+        let plan = Ledger::new(&alone).to_plan(info(), &HashMap::new());
         assert!(plan.transfers.is_empty() && plan.network.is_none());
     }
 

@@ -50,7 +50,9 @@
 //!   daily cap summed over the horizon (booking enforces it per day);
 //! - beds (hard constraint 5), per pool and night: `Σ_{k,o} β[s,k,pool,o]·U[s,t−o,k,1] ≤
 //!   room(pool, t)`, with `β` the beds per booked minute `o` nights after admission,
-//!   averaged over the specialty's due and overdue inpatient cases at that site.
+//!   averaged over the specialty's due and overdue inpatient cases at that site; on a
+//!   network, per bed-sharing component and night, the same sums over its pools within
+//!   the room its pooled reserve leaves ([`crate::reserve::shared_reserve`]).
 //!
 //! ## Objective
 //! `max Σ w_c·x[c,s] − μ·Σ_{s ≠ home} x[c,s] − 10⁻⁴·(reserved minutes) − 10⁻³·Σ n`:
@@ -437,7 +439,10 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
         let Some(link) = ledger.links().get(l) else {
             continue;
         };
-        let days = by_site_day.keys().filter(|&&(site, _)| site == link.to).count();
+        let days = by_site_day
+            .keys()
+            .filter(|&&(site, _)| site == link.to)
+            .count();
         model.leq(&row, f64::from(link.cap) * days as f64);
     }
     // The nests in cumulative form: one running total of offered minutes per
@@ -624,6 +629,21 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
                     .entry((pool, night))
                     .or_default()
                     .push((u, count / minutes));
+            }
+        }
+    }
+    // A bed-sharing component of a network: its pools' electives together within
+    // the room its pooled reserve leaves.
+    for (pools, room) in ledger.shared_rooms() {
+        for (night, &room) in room.iter().enumerate() {
+            let row: Vec<(usize, f64)> = pools
+                .iter()
+                .filter_map(|&p| bed_rows.get(&(p, night as u32)))
+                .flatten()
+                .copied()
+                .collect();
+            if !row.is_empty() {
+                model.leq(&row, room.max(0) as f64);
             }
         }
     }

@@ -170,6 +170,19 @@ pub fn book_due(
             model.leq(row, room);
         }
     }
+    for (pools, room) in ledger.shared_rooms() {
+        for (night, &room) in room.iter().enumerate() {
+            let row: Vec<(usize, f64)> = pools
+                .iter()
+                .filter_map(|&p| per_bed.get(&(p, night as u32)))
+                .flatten()
+                .copied()
+                .collect();
+            if row.len() as f64 > room.max(0) as f64 {
+                model.leq(&row, room.max(0) as f64);
+            }
+        }
+    }
 
     let solved = solve(model, options).ok()?;
     let bookings = pairs

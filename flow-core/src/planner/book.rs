@@ -344,9 +344,7 @@ pub(super) fn place_at(
         Reach::Away => &[true],
     };
     // Passes: (away from home, open session), home and given sessions first.
-    let passes = sides
-        .iter()
-        .flat_map(|&away| [(away, false), (away, true)]);
+    let passes = sides.iter().flat_map(|&away| [(away, false), (away, true)]);
     let on_side = |ledger: &Ledger<'_>, s: usize, away: bool| {
         !moves || ledger.move_link(c, ledger.slots[s].site).is_some() == away
     };
@@ -482,7 +480,7 @@ fn competitors(
                 .enumerate()
                 .map(|(i, &pool)| (pool, day + i as u32))
                 .filter(|&(pool, night)| {
-                    night < ledger.scenario.horizon_days && ledger.room(pool, night) < 1
+                    night < ledger.scenario.horizon_days && !ledger.has_bed(pool, night)
                 })
                 .collect::<Vec<_>>()
         })

@@ -174,7 +174,10 @@ mod tests {
             for (i, session) in p.sessions.iter().enumerate() {
                 let theatre = s.theatres.iter().find(|x| x.id == session.theatre).unwrap();
                 let fits_day = session.date >= case.earliest.max(s.start) && session.date <= last;
-                let kind = session.specialty.as_ref().is_none_or(|k| *k == case.specialty);
+                let kind = session
+                    .specialty
+                    .as_ref()
+                    .is_none_or(|k| *k == case.specialty);
                 if Some(&theatre.site) != case.home_site.as_ref() || !fits_day || !kind {
                     continue;
                 }

@@ -18,6 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp1, Geometric, LogNormal, Poisson};
 
+use super::lending;
 use super::world::Simulator;
 use super::{RunOutcome, StayModel};
 
@@ -142,6 +143,9 @@ struct Patient {
     place: Place,
     emergency: bool,
     outlier: bool,
+    /// In a bed another site's pool lends along this lending edge
+    /// ([`Simulator::lending`]).
+    lent: Option<usize>,
     /// Elective: index into `Simulator::electives`, its current segment and the horizon
     /// day that segment ends.
     elective: usize,
@@ -192,6 +196,8 @@ struct Run<'a> {
     queue: Vec<VecDeque<usize>>,
     waiting: Vec<i64>,
     outlying_now: i64,
+    /// Beds in use per lending edge.
+    lent: Vec<i64>,
     emergency_present: Vec<u32>,
     patients: Vec<Patient>,
     trauma: Vec<TraumaCase>,
@@ -234,6 +240,7 @@ impl<'a> Run<'a> {
             queue: vec![VecDeque::new(); n_pools],
             waiting: vec![0; n_pools],
             outlying_now: 0,
+            lent: vec![0; sim.lending.len()],
             emergency_present: vec![0; n_pools],
             patients: Vec::new(),
             trauma: Vec::new(),
@@ -272,6 +279,9 @@ impl<'a> Run<'a> {
                 mean_bed_occupancy: 0.0,
                 peak_occupancy: vec![0.0; n_pools],
                 emergency_census: vec![vec![0; horizon as usize]; n_pools],
+                network_transfers: 0,
+                refused_transfers: 0,
+                pool_overflow: vec![vec![0; horizon as usize]; n_pools],
             },
             boarding_minutes: 0.0,
             trauma_wait_minutes: 0.0,
@@ -325,6 +335,7 @@ impl<'a> Run<'a> {
                 place: Place::Bed(resident.pool),
                 emergency: false,
                 outlier: false,
+                lent: None,
                 elective: usize::MAX,
                 segment: 0,
                 segment_end_day: 0,
@@ -367,6 +378,7 @@ impl<'a> Run<'a> {
                         place: Place::Expected,
                         emergency: true,
                         outlier: false,
+                        lent: None,
                         elective: usize::MAX,
                         segment: 0,
                         segment_end_day: 0,
@@ -474,14 +486,20 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Midnight of `night`: census, overflow and occupancy.
+    /// Midnight of `night`: tonight's transfers along lending links, then census,
+    /// overflow and occupancy.
     fn snapshot(&mut self, night: u32) {
         let n = night as usize;
+        self.lend_overflow(f64::from(night + 1) * DAY);
         let mut overflow = self.outlying_now.max(0);
         for p in 0..self.occupied.len() {
             let beds = self.sim.pools[p].beds.get(n).copied().unwrap_or(0);
             let occupied = self.occupied[p];
-            overflow += (occupied - beds).max(0) + self.waiting[p];
+            let without = (occupied - beds).max(0) + self.waiting[p];
+            if let Some(slot) = self.out.pool_overflow[p].get_mut(n) {
+                *slot = u32::try_from(without).unwrap_or(u32::MAX);
+            }
+            overflow += without;
             if beds > 0 {
                 self.occupancy_sum += occupied.min(beds) as f64 / beds as f64;
                 self.occupancy_nights += 1;
@@ -495,6 +513,54 @@ impl<'a> Run<'a> {
             }
         }
         self.out.bed_overflow_patient_nights += u32::try_from(overflow).unwrap_or(u32::MAX);
+    }
+
+    /// Moves boarders into beds other sites lend their pool, as many as a maximum flow
+    /// over the lending links places ([`lending::place`]), first come first; what
+    /// stays boarding in a pool that has lenders is a refused transfer.
+    fn lend_overflow(&mut self, now: f64) {
+        let edges = &self.sim.lending;
+        if edges.is_empty() {
+            return;
+        }
+        let free: Vec<i64> = (0..self.beds.len())
+            .map(|p| (self.beds[p] - self.occupied[p] - self.waiting[p]).max(0))
+            .collect();
+        let flows = lending::place(&self.waiting, &free, edges, &self.lent);
+        for (e, &flow) in flows.iter().enumerate() {
+            let Some(edge) = edges.get(e).copied() else {
+                continue;
+            };
+            for _ in 0..flow {
+                let Some(i) = self.next_boarder(edge.borrower) else {
+                    break;
+                };
+                self.end_boarding(i, now);
+                self.waiting[edge.borrower] -= 1;
+                self.patients[i].place = Place::Bed(edge.lender);
+                self.patients[i].lent = Some(e);
+                self.occupied[edge.lender] += 1;
+                self.lent[e] += 1;
+                self.out.network_transfers += 1;
+            }
+        }
+        let mut refused = 0;
+        for p in 0..self.waiting.len() {
+            if edges.iter().any(|e| e.borrower == p) {
+                refused += self.waiting[p].max(0);
+            }
+        }
+        self.out.refused_transfers += u32::try_from(refused).unwrap_or(u32::MAX);
+    }
+
+    /// The first patient still boarding in pool `p`'s queue (taken off it).
+    fn next_boarder(&mut self, p: usize) -> Option<usize> {
+        while let Some(i) = self.queue[p].pop_front() {
+            if self.patients[i].place == Place::Boarding {
+                return Some(i);
+            }
+        }
+        None
     }
 
     /// Gives free beds of pool `p` to the patients boarding for it, first come first.
@@ -563,6 +629,11 @@ impl<'a> Run<'a> {
                 self.occupied[q] -= 1;
                 if self.patients[i].outlier {
                     self.outlying_now -= 1;
+                }
+                if let Some(e) = self.patients[i].lent.take()
+                    && let Some(lent) = self.lent.get_mut(e)
+                {
+                    *lent -= 1;
                 }
                 self.serve(q, now);
             }
@@ -762,6 +833,7 @@ impl<'a> Run<'a> {
                 place: Place::Bed(pool),
                 emergency: false,
                 outlier: false,
+                lent: None,
                 elective: e,
                 segment: 0,
                 segment_end_day: spec.day,

@@ -69,6 +69,7 @@ use crate::plan::Plan;
 use crate::scenario::Scenario;
 
 mod engine;
+mod lending;
 pub mod policy;
 mod world;
 
@@ -252,10 +253,19 @@ pub struct RunOutcome {
     /// Per pool and night: emergency patients present at midnight (in a bed, boarding
     /// or outlying), whatever the capacity.
     pub emergency_census: Vec<Vec<u32>>,
+    /// Emergency patients moved at midnight into a bed another site's pool lends
+    /// theirs (`network.links[].beds`), placed by maximum flow.
+    pub network_transfers: u32,
+    /// Patients still boarding at midnight in a pool that has lenders (every lent bed
+    /// taken, or none free), summed over nights.
+    pub refused_transfers: u32,
+    /// Per pool and night: patients at midnight without a bed of the pool (boarding,
+    /// or in an escalation bed over capacity), after tonight's transfers.
+    pub pool_overflow: Vec<Vec<u32>>,
 }
 
 /// Names of the scalar figures of a [`RunOutcome`], in report order.
-pub const FIGURES: [&str; 19] = [
+pub const FIGURES: [&str; 21] = [
     "elective_cancellations",
     "cancelled_no_bed",
     "cancelled_no_theatre_time",
@@ -275,11 +285,13 @@ pub const FIGURES: [&str; 19] = [
     "on_call_cases",
     "emergency_minutes_in_elective_lists",
     "mean_bed_occupancy",
+    "network_transfers",
+    "refused_transfers",
 ];
 
 impl RunOutcome {
     /// The scalar figures, in [`FIGURES`] order.
-    pub fn scalars(&self) -> [f64; 19] {
+    pub fn scalars(&self) -> [f64; 21] {
         [
             f64::from(self.elective_cancellations),
             f64::from(self.cancelled_no_bed),
@@ -300,6 +312,8 @@ impl RunOutcome {
             f64::from(self.on_call_cases),
             self.emergency_minutes_in_elective_lists,
             self.mean_bed_occupancy,
+            f64::from(self.network_transfers),
+            f64::from(self.refused_transfers),
         ]
     }
 }
@@ -361,7 +375,7 @@ pub fn mean_ci(values: &[f64]) -> (f64, f64, [f64; 2]) {
 /// `pools` naming the peak-occupancy figures (as [`Simulator::pools`]).
 pub fn summarise_with_pools(outcomes: &[RunOutcome], pools: &[String]) -> Summary {
     let mut figures = Vec::with_capacity(FIGURES.len() + pools.len());
-    let scalars: Vec<[f64; 19]> = outcomes.iter().map(RunOutcome::scalars).collect();
+    let scalars: Vec<[f64; 21]> = outcomes.iter().map(RunOutcome::scalars).collect();
     for (i, name) in FIGURES.iter().enumerate() {
         let values: Vec<f64> = scalars.iter().map(|s| s[i]).collect();
         figures.push(figure(name.to_string(), &values));

@@ -13,6 +13,7 @@ use crate::error::{Error, FieldError, FieldErrors, Result};
 use crate::plan::Plan;
 use crate::scenario::{Period, Scenario};
 
+use super::lending::Lending;
 use super::{RunOutcome, SimOptions, Summary, summarise_with_pools};
 
 /// One bed pool: its site and its open beds on each horizon day.
@@ -91,6 +92,8 @@ pub struct Simulator {
     pub(crate) electives: Vec<ElectiveSpec>,
     pub(crate) residents: Vec<ResidentSpec>,
     pub(crate) planned_breaches: u32,
+    /// Lending edges of a clinical network: whose overflow may take whose beds.
+    pub(crate) lending: Vec<Lending>,
 }
 
 /// Minutes after midnight at which a list of `period` starts.
@@ -329,7 +332,9 @@ impl Simulator {
             starts.sort_by(f64::total_cmp);
         }
 
+        let lending = lending_edges(scenario, &pool_index);
         Ok(Simulator {
+            lending,
             options: options.clone(),
             site_starts,
             horizon,
@@ -423,4 +428,42 @@ fn check_options(o: &SimOptions) -> Vec<FieldError> {
         );
     }
     errors
+}
+
+/// Lending edges of the scenario's network, in link order: per link and lent bed
+/// kind both ends have a pool of, `from`'s pool borrows up to `lend` beds of `to`'s
+/// (and the reverse for a `bidirectional` link). None when the network does not
+/// build, as for the reserve ([`crate::reserve::bed_reserve`]).
+fn lending_edges(scenario: &Scenario, pools: &HashMap<(&str, &str), usize>) -> Vec<Lending> {
+    let Some(network) = &scenario.network else {
+        return Vec::new();
+    };
+    if crate::network::SiteGraph::build(scenario).is_err() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for link in &network.links {
+        for lent in link.beds.iter().filter(|b| b.lend > 0) {
+            let (Some(&from), Some(&to)) = (
+                pools.get(&(link.from.as_str(), lent.kind.as_str())),
+                pools.get(&(link.to.as_str(), lent.kind.as_str())),
+            ) else {
+                continue;
+            };
+            let lend = i64::from(lent.lend);
+            out.push(Lending {
+                borrower: from,
+                lender: to,
+                lend,
+            });
+            if link.bidirectional {
+                out.push(Lending {
+                    borrower: to,
+                    lender: from,
+                    lend,
+                });
+            }
+        }
+    }
+    out
 }

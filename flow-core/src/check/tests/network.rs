@@ -248,3 +248,103 @@ fn plans_without_transfers_write_no_network_fields_and_plans_with_them_round_tri
     let again = crate::validate::parse_plan(&text).unwrap();
     assert_eq!(again, plan);
 }
+
+/// The checker's scenario with north lending south's surgical beds: the link
+/// north → south lends 3 surgical beds at south to north's overflow (no electives
+/// move). North keeps its reserve less 3 (r = 2, 3, 4 → 0, 0, 1); the two pools
+/// keep the quantile of their summed census together (south has no emergencies, so
+/// the pooled reserve is north's own: 2, 3, 4).
+fn lending_scenario(north_beds: u32, south_beds: u32) -> Scenario {
+    let mut s = scenario();
+    s.network = Some(
+        serde_json::from_value(json!({ "links": [
+            { "from": "north", "to": "south", "travel_min": 30,
+              "beds": [{ "kind": "surgical", "lend": 3 }] }
+        ]}))
+        .unwrap(),
+    );
+    for ward in &mut s.wards {
+        match ward.id.as_str() {
+            "n-surg" => ward.beds = north_beds,
+            "s-surg" => ward.beds = south_beds,
+            _ => {}
+        }
+    }
+    s
+}
+
+#[test]
+fn lending_pools_keep_their_reserve_less_what_they_borrow_and_the_pooled_one_together() {
+    let s = lending_scenario(10, 6);
+    let reserve = crate::reserve::bed_reserve(&s);
+    let pool = |site: &str| PoolKey {
+        site: site.into(),
+        kind: "surgical".into(),
+    };
+    let keep: Vec<u32> = reserve[&pool("north")].iter().map(|n| n.keep()).collect();
+    assert_eq!(keep, [0, 0, 1]);
+    assert!(reserve[&pool("south")].iter().all(|n| n.borrow == 0));
+    let shared = crate::reserve::shared_reserve(&s, &reserve);
+    assert_eq!(shared.len(), 1);
+    assert_eq!(shared[0].pools, [pool("north"), pool("south")]);
+    let pooled: Vec<(u32, u32, u32)> = shared[0]
+        .nights
+        .iter()
+        .map(|n| (n.separate, n.pooled, n.room()))
+        .collect();
+    assert_eq!(pooled, [(2, 2, 14), (3, 3, 13), (4, 4, 12)]);
+
+    // Each pool filled to its own room is over the shared room every night.
+    let table = |north: u32, south: u32| -> Vec<BedNight> {
+        (0..3)
+            .flat_map(|t| {
+                [("north", north), ("south", south)].map(|(site, elective)| BedNight {
+                    site: site.into(),
+                    kind: "surgical".into(),
+                    date: s.date(t),
+                    beds: 0,
+                    current: 0,
+                    emergency_mean: 0.0,
+                    emergency_reserve: 0,
+                    room: 0,
+                    elective,
+                    headroom: 0,
+                })
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    crate::check::network::check_shared_beds(&s, &table(10, 6), &mut out);
+    assert_eq!(out.len(), 3, "{out:#?}");
+    assert!(
+        out.iter()
+            .all(|v| v.kind == SharedBedsOverRoom && v.constraint == 5)
+    );
+    assert!(
+        out[0].message.contains("pooled reserve 2") && out[0].message.contains("over by 2"),
+        "{}",
+        out[0].message
+    );
+    out.clear();
+    crate::check::network::check_shared_beds(&s, &table(8, 4), &mut out);
+    assert!(out.is_empty(), "{out:#?}");
+}
+
+#[test]
+fn a_plan_over_the_pooled_reserve_is_caught() {
+    // North 3 beds (room 3, 3, 2 after its keep), south 1: together open 4, pooled
+    // reserve 2, 3, 4 → shared room 2, 1, 0. The valid plan has two surgical patients
+    // at north on 12-08 (c1, c4): within north's own room, over the shared room by 1.
+    let s = lending_scenario(3, 1);
+    let report = check(&s, &valid_plan());
+    let msg = only(&report, SharedBedsOverRoom);
+    assert!(
+        msg.contains("night 2026-12-08") && msg.contains("over by 1"),
+        "{msg}"
+    );
+    assert_eq!(report.count(BedsOverRoom), 0, "{:#?}", report.violations);
+    // Kept apart, north's own reserve leaves it no room that night at all.
+    let mut apart = s.clone();
+    apart.network = None;
+    assert!(check(&apart, &valid_plan()).count(BedsOverRoom) > 0);
+}
