@@ -438,3 +438,72 @@ fn unknown_fields_warn_or_with_strict_are_refused() {
         text(&out).1
     );
 }
+
+#[test]
+fn a_network_daemon_serves_transfers_and_exports_link_use() {
+    let s = scenario(Size::Network, 3);
+    let (dir, path) = scenario_file(&s);
+    let d = Daemon::start(&path, &dir.path().join("data"), &[]);
+    d.wait_ready();
+    let mut http = d.http();
+    let (plan, _) = plan_and_seq(&mut http);
+    let report = check::check(&s, &plan);
+    assert!(report.is_ok(), "{}", check::render_text(&report));
+    assert!(!plan.transfers.is_empty(), "the live plan moves patients");
+    let network = plan.network.as_ref().unwrap();
+    assert!(!network.links.is_empty() && !network.reserve.is_empty());
+    let raw = http.get("/v1/plan").json();
+    assert!(
+        raw["transfers"][0]["why"].is_string(),
+        "{}",
+        raw["transfers"][0]
+    );
+
+    let metrics = http.get("/metrics").text();
+    let first = &network.links[0];
+    let night = s.day_index(first.date);
+    let line = format!(
+        "flowd_network_link_moves{{from=\"{}\",night=\"{night}\",to=\"{}\"}} {}",
+        first.from, first.to, first.used
+    );
+    assert!(metrics.contains(&line), "{line} missing");
+    for name in [
+        "flowd_network_link_cap{from=\"north\",to=\"hub\"} 4",
+        "flowd_network_pooled_reserve_beds{kind=\"trauma\",pools=\"central+north+south\"}",
+        "flowd_network_separate_reserve_beds{kind=\"trauma\",pools=\"central+north+south\"}",
+    ] {
+        assert!(metrics.contains(name), "{name} missing");
+    }
+    for t in &plan.transfers {
+        assert!(!metrics.contains(&t.case), "case id in metrics");
+    }
+
+    // The dashboard shows the same link use and the pooled reserve tonight.
+    let page = http.get("/dashboard").text();
+    assert!(
+        page.contains("<section id=\"network\""),
+        "no network section"
+    );
+    let moved = format!("{} patients moved in all", plan.transfers.len());
+    assert!(page.contains(&moved), "{moved} missing");
+    assert!(page.contains("North Trauma Unit → Elective Surgical Hub"));
+    let tonight = network
+        .reserve
+        .iter()
+        .find(|r| r.date == s.start && r.kind == "trauma")
+        .unwrap();
+    let row = format!(
+        "<td>{}</td><td>{}</td><td>{}</td>",
+        tonight.separate,
+        tonight.pooled,
+        tonight.separate - tonight.pooled
+    );
+    assert!(page.contains(&row), "{row} missing");
+    // A site without links shows none, and a scenario without a network no section.
+    let west = http.get("/dashboard?site=west").text();
+    assert!(
+        !west.contains("→ Elective Surgical Hub</th><td>25"),
+        "central's link at west"
+    );
+    assert_eq!(d.terminate().code(), Some(0));
+}

@@ -199,6 +199,8 @@ fn grafana_dashboard_is_well_formed() {
         "events per second",
         "p95",
         "failures",
+        "network link moves",
+        "pooled emergency bed reserve",
     ] {
         assert!(
             titles.iter().any(|t| t.contains(words)),
@@ -256,7 +258,8 @@ fn prometheus_scrapes_flowd_and_every_panel_query_returns_data() {
     let Some(prometheus) = tool("prometheus") else {
         return;
     };
-    let s = scenario(Size::Tiny, 33);
+    // A clinical network, so the network panels have data too.
+    let s = scenario(Size::Network, 2);
     let (dir, path) = scenario_file(&s);
     let d = Daemon::start(&path, &dir.path().join("data"), &[]);
     d.wait_ready();

@@ -167,3 +167,53 @@ fn simulate_and_compare_have_help() {
         assert!(text(&out).0.contains("--runs"), "{sub} --help");
     }
 }
+
+#[test]
+fn compare_network_puts_each_site_alone_beside_the_network_and_free_pooling() {
+    let s = scenario(Size::Network, 2);
+    let (_dir, path) = scenario_file(&s);
+    let out = flowd(
+        &["compare", &path, "--network", "--runs", "4", "--json"],
+        b"",
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let policies = v["policies"].as_array().unwrap();
+    let names: Vec<&str> = policies
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alone", "network", "free pooling"]);
+    let field = |i: usize, f: &str| policies[i][f].as_u64().unwrap();
+    for i in 0..3 {
+        assert_eq!(policies[i]["plan_ok"], true, "{}", names[i]);
+    }
+    // Alone moves nobody and lends no bed; linked, the network moves and lends.
+    assert_eq!(field(0, "transfers"), 0);
+    assert_eq!(policies[0]["figures"]["network_transfers"]["mean"], 0.0);
+    assert!(field(1, "transfers") > 0);
+    assert!(
+        policies[1]["figures"]["network_transfers"]["mean"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    // The network books no fewer overdue cases than the sites alone, and free
+    // pooling (no caps) moves at least as many as the capped links.
+    assert!(field(1, "overdue_booked") >= field(0, "overdue_booked"));
+    assert!(field(2, "transfers") >= field(1, "transfers"));
+
+    let table = flowd(&["compare", &path, "--network", "--runs", "2"], b"");
+    let (stdout, stderr) = text(&table);
+    assert!(table.status.success(), "{stderr}");
+    for head in ["alone", "network", "free pooling", "moves", "lent beds"] {
+        assert!(stdout.contains(head), "{head} missing:\n{stdout}");
+    }
+
+    // A scenario without a network is refused with a reason.
+    let (_tiny_dir, tiny, _) = tiny_files();
+    let out = flowd(&["compare", &tiny, "--network"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("--network"), "{}", text(&out).1);
+}

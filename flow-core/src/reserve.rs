@@ -17,6 +17,16 @@
 //! the separate reserves, and the difference is beds electives may use. A pool that
 //! lends and borrows nothing keeps `r`, exactly as without a network.
 //!
+//! Repatriation (`network.links[].repatriation`): emergency patients of a kind at a
+//! link's `to` (the centre) still in after `after_nights` nights go home to its `from`
+//! (the unit), at most `max_per_day` a day — a deterministic transform of the census
+//! means: the expected flow reaching that night, `λ(s)·(1 − 1/L)^after`, capped per
+//! day (links in order share it), leaves the centre's m(t) and joins the unit's, where
+//! the rest of the stay runs on (memoryless). Without the cap this is Poisson thinning,
+//! so both censuses stay Poisson; with it the cap binds on the means. Planner,
+//! checker and simulator all see the same transformed m(t), so constraint 5 stays
+//! exact.
+//!
 //! Theatres (hard constraint 6): a site's emergency theatre workload on a day is a
 //! compound Poisson sum with `μ = λ·mean` and `σ² = λ·(mean² + sd²)`; the reserve is
 //! the normal approximation `μ + z·σ`, `z = Φ⁻¹(q)`, rounded up to whole minutes.
@@ -180,22 +190,65 @@ pub fn bed_reserve(scenario: &Scenario) -> BedReserve {
             night.current += 1;
         }
     }
+    let returns = repatriations(scenario);
+    let mut left: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     for stream in &scenario.emergency.admissions {
         let pool = PoolKey {
             site: stream.site.clone(),
             kind: stream.kind.clone(),
         };
-        let Some(nights) = out.get_mut(&pool) else {
+        if !out.contains_key(&pool) {
             continue;
-        };
-        let m = expected_census(
+        }
+        let mut m = expected_census(
             &stream.per_day,
             stream.los_mean_nights,
             scenario.horizon_days,
             |t| scenario.weekday(t),
         );
-        for (night, m) in nights.iter_mut().zip(m) {
-            night.emergency_mean += m;
+        // Repatriation: the expected flow reaching night `after` at the centre goes
+        // home along each link in turn, up to its daily cap (shared by the streams).
+        let stay = if stream.los_mean_nights >= 1.0 {
+            1.0 - 1.0 / stream.los_mean_nights
+        } else {
+            0.0
+        };
+        for (l, back) in returns.iter().enumerate() {
+            if back.centre != pool || !out.contains_key(&back.home) {
+                continue;
+            }
+            let cap = left
+                .entry(l)
+                .or_insert_with(|| vec![f64::from(back.max_per_day); horizon]);
+            let mut moved = vec![0.0; horizon];
+            let reach = stay.powi(i32::try_from(back.after_nights).unwrap_or(i32::MAX));
+            for u in (back.after_nights as usize)..horizon {
+                let s = u - back.after_nights as usize;
+                let flow = (stream.per_day[scenario.weekday(s as u32) % 7] * reach).min(cap[u]);
+                cap[u] -= flow;
+                moved[u] = flow;
+            }
+            // Moved patients stay on (geometric, memoryless): present on night t with
+            // Σ_{u ≤ t} moved(u)·stay^(t−u).
+            let mut carried = 0.0;
+            let mut shifted = vec![0.0; horizon];
+            for (t, share) in shifted.iter_mut().enumerate() {
+                carried = moved[t] + stay * carried;
+                *share = carried;
+            }
+            for (t, share) in shifted.iter().enumerate() {
+                m[t] = (m[t] - share).max(0.0);
+            }
+            if let Some(home) = out.get_mut(&back.home) {
+                for (night, share) in home.iter_mut().zip(&shifted) {
+                    night.emergency_mean += share;
+                }
+            }
+        }
+        if let Some(nights) = out.get_mut(&pool) {
+            for (night, m) in nights.iter_mut().zip(m) {
+                night.emergency_mean += m;
+            }
         }
     }
     let borrowed = borrowing(scenario, &out);
@@ -207,6 +260,46 @@ pub fn bed_reserve(scenario: &Scenario) -> BedReserve {
         }
     }
     out
+}
+
+/// A repatriation term of a network link: emergency patients of `centre` (the link's
+/// `to` and the term's kind) who are still in after `after_nights` nights go home to
+/// `home` (its `from`), at most `max_per_day` a day.
+struct Return {
+    centre: PoolKey,
+    home: PoolKey,
+    after_nights: u32,
+    max_per_day: u32,
+}
+
+/// The repatriation terms of the scenario's links, in link order (none when the
+/// network does not build).
+fn repatriations(scenario: &Scenario) -> Vec<Return> {
+    let Some(network) = &scenario.network else {
+        return Vec::new();
+    };
+    if crate::network::SiteGraph::build(scenario).is_err() {
+        return Vec::new();
+    }
+    network
+        .links
+        .iter()
+        .filter_map(|link| {
+            let r = link.repatriation.as_ref()?;
+            (r.max_per_day > 0).then(|| Return {
+                centre: PoolKey {
+                    site: link.to.clone(),
+                    kind: r.kind.clone(),
+                },
+                home: PoolKey {
+                    site: link.from.clone(),
+                    kind: r.kind.clone(),
+                },
+                after_nights: r.after_nights,
+                max_per_day: r.max_per_day,
+            })
+        })
+        .collect()
 }
 
 /// Beds each pool may borrow: per link lending a kind both ends have a pool of, the

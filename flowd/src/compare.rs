@@ -4,7 +4,8 @@
 //!
 //! The policies are scenario transforms from `flow_core::simulate::policy` (dedicated
 //! emergency theatres, flexible reserve inside elective lists, the hybrid the scenario
-//! describes, and a sweep of the bed reserve quantile). Every variant is planned by
+//! describes, and a sweep of the bed reserve quantile; with `--network`, each site of
+//! a clinical network alone, the network, and free pooling). Every variant is planned by
 //! [`planner`], checked, and simulated with the same seed, so run r of every variant
 //! meets the same emergencies (common random numbers).
 
@@ -12,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use flow_core::check;
-use flow_core::simulate::policy::Variant;
+use flow_core::simulate::policy::{NetworkPolicy, Variant};
 use flow_core::simulate::{SimOptions, Simulator, Summary};
 use flow_core::{Plan, Scenario};
 use plotters::prelude::*;
@@ -37,6 +38,11 @@ pub struct Row {
     pub planned_breaches: usize,
     /// Whether the plan passes every hard constraint of its (transformed) scenario.
     pub plan_ok: bool,
+    /// Overdue cases the plan books (checker KPI).
+    pub overdue_booked: usize,
+    /// Moves between sites the plan makes, and their travel minutes.
+    pub transfers: usize,
+    pub travel_min: u64,
     /// Elective minutes operated per run ÷ the original scenario's bookable minutes.
     pub utilisation: f64,
     /// The simulated figures.
@@ -82,6 +88,9 @@ pub fn compare(
             booked_cases: report.kpis.booked_cases,
             planned_breaches: report.kpis.avoidable_breaches,
             plan_ok: report.is_ok(),
+            overdue_booked: report.kpis.overdue_booked,
+            transfers: plan.transfers.len(),
+            travel_min: plan.transfers.iter().map(|t| u64::from(t.travel_min)).sum(),
             utilisation: if bookable > 0.0 { done / bookable } else { 0.0 },
             summary,
         });
@@ -111,8 +120,24 @@ const COLUMNS: [(&str, &str); 6] = [
     ("mean_bed_occupancy", "bed occ."),
 ];
 
+/// Simulated figures the network comparison adds.
+const NETWORK_COLUMNS: [(&str, &str); 2] = [
+    ("network_transfers", "lent beds"),
+    ("refused_transfers", "refused"),
+];
+
 /// The comparison table: one row per policy, simulated figures as mean ± 95% half-width.
+/// Network variants add the plan's overdue bookings, moves and travel, and the
+/// simulated use of lent beds.
 pub fn table(title: &str, rows: &[Row]) -> String {
+    let network = rows
+        .iter()
+        .any(|r| r.variant.network != NetworkPolicy::Linked);
+    let columns: Vec<(&str, &str)> = if network {
+        COLUMNS.iter().chain(&NETWORK_COLUMNS).copied().collect()
+    } else {
+        COLUMNS.to_vec()
+    };
     let mut out = String::new();
     let _ = writeln!(out, "{title}");
     let _ = write!(
@@ -120,15 +145,22 @@ pub fn table(title: &str, rows: &[Row]) -> String {
         "  {:<20}{:>8}{:>8}{:>8}",
         "policy", "booked", "breach", "util%"
     );
-    for (_, head) in COLUMNS {
+    if network {
+        let _ = write!(out, "{:>9}{:>7}{:>8}", "overdue", "moves", "travel");
+    }
+    for (_, head) in &columns {
         let _ = write!(out, "{head:>18}");
     }
     let _ = writeln!(out);
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "  {:<20}{:>8}{:>8}{:>8}{:>18}",
-        "", "(plan)", "(plan)", "(sim)", "(per run, sim)"
+        "  {:<20}{:>8}{:>8}{:>8}",
+        "", "(plan)", "(plan)", "(sim)"
     );
+    if network {
+        let _ = write!(out, "{:>9}{:>7}{:>8}", "(plan)", "(plan)", "(min)");
+    }
+    let _ = writeln!(out, "{:>18}", "(per run, sim)");
     for row in rows {
         let flag = if row.plan_ok { "" } else { " !" };
         let _ = write!(
@@ -139,7 +171,14 @@ pub fn table(title: &str, rows: &[Row]) -> String {
             row.planned_breaches,
             row.utilisation * 100.0
         );
-        for (name, _) in COLUMNS {
+        if network {
+            let _ = write!(
+                out,
+                "{:>9}{:>7}{:>8}",
+                row.overdue_booked, row.transfers, row.travel_min
+            );
+        }
+        for (name, _) in &columns {
             let _ = write!(out, "{:>18}", cell(&row.summary, name));
         }
         let _ = writeln!(out);
@@ -163,8 +202,12 @@ pub fn json(rows: &[Row]) -> Value {
                 "name": r.variant.name,
                 "theatre": r.variant.theatre.as_str(),
                 "bed_quantile": r.variant.bed_quantile,
+                "network": r.variant.network,
                 "booked_cases": r.booked_cases,
                 "planned_avoidable_breaches": r.planned_breaches,
+                "overdue_booked": r.overdue_booked,
+                "transfers": r.transfers,
+                "travel_min": r.travel_min,
                 "plan_ok": r.plan_ok,
                 "utilisation": r.utilisation,
                 "figures": figures_json(&r.summary),
@@ -174,8 +217,13 @@ pub fn json(rows: &[Row]) -> Value {
     json!({"runs": runs, "policies": policies})
 }
 
-/// Colour of a theatre policy in the chart.
+/// Colour of a theatre (or network) policy in the chart.
 fn colour(row: &Row) -> RGBColor {
+    match row.variant.network {
+        NetworkPolicy::Alone => return RGBColor(200, 60, 40),
+        NetworkPolicy::Free => return RGBColor(40, 140, 60),
+        NetworkPolicy::Linked => {}
+    }
     match row.variant.theatre.as_str() {
         "dedicated" => RGBColor(200, 60, 40),
         "flexible" => RGBColor(40, 140, 60),

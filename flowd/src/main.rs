@@ -140,8 +140,9 @@ enum Command {
     },
     /// Compare emergency policies on one trust: dedicated emergency theatres only,
     /// flexible reserve inside elective lists only, the hybrid the scenario describes,
-    /// and a sweep of the bed reserve quantile. Each is planned (optimiser), checked and
-    /// simulated; prints a table, and with --chart draws the trade-off between
+    /// and a sweep of the bed reserve quantile (with --network: each site of a clinical
+    /// network alone, the network, free pooling). Each is planned (optimiser), checked
+    /// and simulated; prints a table, and with --chart draws the trade-off between
     /// cancellations, breaches and utilisation as an SVG.
     Compare {
         /// Scenario file (`-` for standard input).
@@ -160,6 +161,13 @@ enum Command {
         /// Print `{"runs": N, "policies": [{"name", …, "figures": {…}}]}` instead of the table.
         #[arg(long)]
         json: bool,
+        /// Compare how the sites of a clinical network work together instead: each
+        /// site alone (no links: every case at home, every bed pool its own reserve),
+        /// the network as linked, and free pooling (the same links without caps on
+        /// moves, lent beds or repatriations: the upper bound). Needs a scenario with
+        /// `network`; `--quantiles` is not used.
+        #[arg(long)]
+        network: bool,
     },
     /// Convert another tool's document into a `flow.scenario/1` (`flowd import ihtc
     /// --help` says what each format keeps and drops).
@@ -634,12 +642,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
             quantiles,
             chart,
             json,
+            network,
         } => {
             if let Some(q) = quantiles.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
                 return Err(anyhow::anyhow!("--quantiles: {q} is not in (0, 1)").into());
             }
             let scenario = load_scenario(&scenario, strict)?;
-            let variants = policy::standard_variants(&scenario, &quantiles);
+            if network && scenario.network.as_ref().is_none_or(|n| n.links.is_empty()) {
+                return Err(anyhow::anyhow!(
+                    "--network: scenario {} has no network.links to compare \
+                     (`flowd generate --size network` makes one)",
+                    scenario.name
+                )
+                .into());
+            }
+            let variants = if network {
+                policy::network_variants(&scenario)
+            } else {
+                policy::standard_variants(&scenario, &quantiles)
+            };
             let rows = match compare::compare(&scenario, &variants, &sim.options(), runs) {
                 Ok(rows) => rows,
                 Err(e) => {

@@ -3,8 +3,8 @@
 //! events do), so a log line and its metric never drift apart.
 //!
 //! Labels are bounded by construction: event `type` (a closed list, or `unknown`),
-//! outcome, solve status, priority, and the scenario's own sites, bed kinds and
-//! horizon nights. No patient, case or event id is ever a label or a log field.
+//! outcome, solve status, priority, and the scenario's own sites, bed kinds, network
+//! links and bed-sharing components, and horizon nights. No patient, case or event id is ever a label or a log field.
 //! Theatre time is exported in seconds (Prometheus base units); the HELP text says so.
 
 use std::collections::BTreeMap;
@@ -57,6 +57,10 @@ pub struct Metrics {
     bed_pressure_parameter: IntGaugeVec,
     opel_declared: IntGaugeVec,
     sse_clients: IntGauge,
+    link_moves: IntGaugeVec,
+    link_cap: IntGaugeVec,
+    pooled_reserve: IntGaugeVec,
+    separate_reserve: IntGaugeVec,
 }
 
 /// The HL7 listener's metrics (labels: trigger `A00`…`A99` or `other`, a closed
@@ -277,6 +281,46 @@ impl Metrics {
                     "flowd_plan_basis_seq",
                     "Sequence number of the last event the plan being served includes (compare flowd_state_last_seq)."
                 ))
+            ),
+            link_moves: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_network_link_moves",
+                        "Elective patients the plan moves along a network link per admission night; night 0 is today."
+                    ),
+                    &["from", "to", "night"]
+                )
+            ),
+            link_cap: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_network_link_cap",
+                        "Most elective moves a network link takes per day (electives.max_per_day)."
+                    ),
+                    &["from", "to"]
+                )
+            ),
+            pooled_reserve: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_network_pooled_reserve_beds",
+                        "Tonight's emergency bed reserve of a bed-sharing component of pools, kept together (the quantile of their summed census)."
+                    ),
+                    &["kind", "pools"]
+                )
+            ),
+            separate_reserve: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "flowd_network_separate_reserve_beds",
+                        "Tonight's emergency bed reserve the pools of a bed-sharing component would keep apart (summed)."
+                    ),
+                    &["kind", "pools"]
+                )
             ),
             pool_forecast_beds: register!(
                 r,
@@ -796,6 +840,55 @@ impl PlanFigures<'_> {
             m.theatre_required
                 .with_label_values(&[site.as_str()])
                 .set(i64::from(today) * 60);
+        }
+        self.emit_network(m);
+    }
+
+    /// Link use per night and each bed-sharing component's reserve tonight. Every
+    /// link carrying electives gets a value on every forecast night (0 when unused),
+    /// so a move the new plan no longer makes does not linger.
+    fn emit_network(&self, m: &Metrics) {
+        let Some(network) = &self.scenario.network else {
+            return;
+        };
+        let mut used: BTreeMap<(&str, &str, i64), u32> = BTreeMap::new();
+        let use_ = self.plan.network.as_ref();
+        for l in use_.map_or(&[][..], |n| &n.links[..]) {
+            let night = self.scenario.day_index(l.date);
+            used.insert((l.from.as_str(), l.to.as_str(), night), l.used);
+        }
+        for link in &network.links {
+            let Some(e) = &link.electives else {
+                continue;
+            };
+            let mut directions = vec![(link.from.as_str(), link.to.as_str())];
+            if link.bidirectional {
+                directions.push((link.to.as_str(), link.from.as_str()));
+            }
+            for (from, to) in directions {
+                m.link_cap
+                    .with_label_values(&[from, to])
+                    .set(i64::from(e.max_per_day));
+                for night in 0..FORECAST_NIGHTS as i64 {
+                    let n = used.get(&(from, to, night)).copied().unwrap_or(0);
+                    m.link_moves
+                        .with_label_values(&[from, to, &night.to_string()])
+                        .set(i64::from(n));
+                }
+            }
+        }
+        let start = self.scenario.start;
+        for r in use_.map_or(&[][..], |n| &n.reserve[..]) {
+            if r.date != start {
+                continue;
+            }
+            let pools = r.pools.join("+");
+            m.pooled_reserve
+                .with_label_values(&[&r.kind, &pools])
+                .set(i64::from(r.pooled));
+            m.separate_reserve
+                .with_label_values(&[&r.kind, &pools])
+                .set(i64::from(r.separate));
         }
     }
 }

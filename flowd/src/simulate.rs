@@ -86,6 +86,7 @@ fn describe(name: &str) -> &'static str {
         "mean_bed_occupancy" => "mean midnight bed occupancy",
         "network_transfers" => "emergency patients moved into lent beds",
         "refused_transfers" => "patient-nights boarding with every lent bed full",
+        "repatriations" => "trauma patients returned from the centre to their unit",
         _ => "peak midnight demand ÷ open beds",
     }
 }

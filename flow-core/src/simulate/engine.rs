@@ -280,6 +280,7 @@ impl<'a> Run<'a> {
                 peak_occupancy: vec![0.0; n_pools],
                 emergency_census: vec![vec![0; horizon as usize]; n_pools],
                 network_transfers: 0,
+                repatriations: 0,
                 refused_transfers: 0,
                 pool_overflow: vec![vec![0; horizon as usize]; n_pools],
             },
@@ -457,6 +458,9 @@ impl<'a> Run<'a> {
                     }
                     for p in 0..self.beds.len() {
                         self.beds[p] = self.sim.pools[p].beds.get(t as usize).copied().unwrap_or(0);
+                    }
+                    self.repatriate(t, time);
+                    for p in 0..self.beds.len() {
                         self.serve(p, time);
                     }
                 }
@@ -551,6 +555,46 @@ impl<'a> Run<'a> {
             }
         }
         self.out.refused_transfers += u32::try_from(refused).unwrap_or(u32::MAX);
+    }
+
+    /// Start of day `day`: emergency patients in a bed of a repatriation term's centre
+    /// pool, admitted `after` nights ago and staying tonight, go to its home pool while
+    /// it has a free bed, at most `per_day`, earliest arrival first (terms in link
+    /// order) — the patients the reserve's transform moves (`reserve::bed_reserve`).
+    fn repatriate(&mut self, day: u32, now: f64) {
+        for term in &self.sim.returns {
+            let Some(admitted) = day.checked_sub(term.after) else {
+                continue;
+            };
+            let (from, to) = (f64::from(admitted) * DAY, f64::from(admitted + 1) * DAY);
+            let mut moved = 0;
+            for i in 0..self.patients.len() {
+                if moved == term.per_day || self.occupied[term.home] >= self.beds[term.home] {
+                    break;
+                }
+                let p = &self.patients[i];
+                if !p.emergency
+                    || p.outlier
+                    || p.lent.is_some()
+                    || p.home != term.centre
+                    || p.place != Place::Bed(term.centre)
+                    || p.arrival < from
+                    || p.arrival >= to
+                    || p.leave <= f64::from(day + 1) * DAY
+                {
+                    continue;
+                }
+                self.occupied[term.centre] -= 1;
+                self.occupied[term.home] += 1;
+                self.emergency_present[term.centre] -= 1;
+                self.emergency_present[term.home] += 1;
+                self.patients[i].home = term.home;
+                self.patients[i].place = Place::Bed(term.home);
+                self.out.repatriations += 1;
+                moved += 1;
+            }
+            self.serve(term.centre, now);
+        }
     }
 
     /// The first patient still boarding in pool `p`'s queue (taken off it).

@@ -46,6 +46,14 @@
 //!   A case started after its deadline, or still waiting past it at the end, is a
 //!   window breach.
 //! - Lists open at 08:00 (am), 13:00 (pm) and 18:00 (eve) and last their `minutes`.
+//! - **Clinical networks.** At every midnight, patients boarding for a pool that
+//!   linked pools lend beds to move into those beds, as many as a maximum flow over
+//!   the lending links places (`lending.rs`; [`RunOutcome::network_transfers`], and
+//!   [`RunOutcome::refused_transfers`] for those left); at the start of each day,
+//!   emergency patients at a repatriation link's centre admitted `after_nights` ago
+//!   and staying that night go home to the unit while it has a free bed, at most
+//!   `max_per_day` ([`RunOutcome::repatriations`]) — the patients the reserve's census
+//!   transform moves.
 //!
 //! Each replication draws from ChaCha8 streams seeded by ([`SimOptions::seed`], purpose)
 //! with the stream number set to the run index: any run can be computed on its own, the
@@ -259,13 +267,16 @@ pub struct RunOutcome {
     /// Patients still boarding at midnight in a pool that has lenders (every lent bed
     /// taken, or none free), summed over nights.
     pub refused_transfers: u32,
+    /// Emergency patients returned from a centre to their unit after the link's
+    /// `repatriation.after_nights` (a free bed at the unit permitting).
+    pub repatriations: u32,
     /// Per pool and night: patients at midnight without a bed of the pool (boarding,
     /// or in an escalation bed over capacity), after tonight's transfers.
     pub pool_overflow: Vec<Vec<u32>>,
 }
 
 /// Names of the scalar figures of a [`RunOutcome`], in report order.
-pub const FIGURES: [&str; 21] = [
+pub const FIGURES: [&str; 22] = [
     "elective_cancellations",
     "cancelled_no_bed",
     "cancelled_no_theatre_time",
@@ -287,11 +298,12 @@ pub const FIGURES: [&str; 21] = [
     "mean_bed_occupancy",
     "network_transfers",
     "refused_transfers",
+    "repatriations",
 ];
 
 impl RunOutcome {
     /// The scalar figures, in [`FIGURES`] order.
-    pub fn scalars(&self) -> [f64; 21] {
+    pub fn scalars(&self) -> [f64; 22] {
         [
             f64::from(self.elective_cancellations),
             f64::from(self.cancelled_no_bed),
@@ -314,6 +326,7 @@ impl RunOutcome {
             self.mean_bed_occupancy,
             f64::from(self.network_transfers),
             f64::from(self.refused_transfers),
+            f64::from(self.repatriations),
         ]
     }
 }
@@ -375,7 +388,7 @@ pub fn mean_ci(values: &[f64]) -> (f64, f64, [f64; 2]) {
 /// `pools` naming the peak-occupancy figures (as [`Simulator::pools`]).
 pub fn summarise_with_pools(outcomes: &[RunOutcome], pools: &[String]) -> Summary {
     let mut figures = Vec::with_capacity(FIGURES.len() + pools.len());
-    let scalars: Vec<[f64; 21]> = outcomes.iter().map(RunOutcome::scalars).collect();
+    let scalars: Vec<[f64; 22]> = outcomes.iter().map(RunOutcome::scalars).collect();
     for (i, name) in FIGURES.iter().enumerate() {
         let values: Vec<f64> = scalars.iter().map(|s| s[i]).collect();
         figures.push(figure(name.to_string(), &values));

@@ -21,6 +21,11 @@
 //! - hybrid: the scenario as given — emergency theatres plus whatever reserve the plan
 //!   holds inside elective lists.
 //! - [`with_bed_quantile`]: the bed reserve quantile set to `q`.
+//! - [`NetworkPolicy`], for a clinical network: each site **alone** (the scenario
+//!   without `network`: every case at home, every pool its own reserve), the
+//!   **network** as linked, and **free pooling** — the same links with no caps (moves
+//!   per day, beds lent, repatriations per day unlimited; each patient's consent and
+//!   radius kept), the upper bound of what linking the sites can give.
 //!
 //! These mirror the operating-room literature: Wullink et al. (2007, *Closing emergency
 //! operating rooms improves efficiency*, J Med Syst 31:543) found that reserving
@@ -72,7 +77,59 @@ impl TheatrePolicy {
     }
 }
 
-/// One policy to compare: a theatre policy and a bed reserve quantile.
+/// How the sites of a clinical network work together (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkPolicy {
+    /// Each site on its own: the scenario without `network`.
+    Alone,
+    /// The network as the scenario links it (a scenario without one: as given).
+    Linked,
+    /// The same links without caps.
+    Free,
+}
+
+impl NetworkPolicy {
+    /// Label: `alone`, `network`, `free pooling`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkPolicy::Alone => "alone",
+            NetworkPolicy::Linked => "network",
+            NetworkPolicy::Free => "free pooling",
+        }
+    }
+
+    /// The scenario under this policy.
+    pub fn apply(self, scenario: &Scenario) -> Scenario {
+        let mut out = scenario.clone();
+        match self {
+            NetworkPolicy::Alone => out.network = None,
+            NetworkPolicy::Linked => {}
+            NetworkPolicy::Free => {
+                // "Unlimited": more than the horizon could ever use.
+                let beds: u32 = scenario.wards.iter().map(|w| w.beds).sum();
+                let cases = u32::try_from(scenario.waiting_list.len()).unwrap_or(u32::MAX);
+                if let Some(network) = &mut out.network {
+                    for link in &mut network.links {
+                        if let Some(e) = &mut link.electives {
+                            e.max_per_day = cases.max(1);
+                        }
+                        for lent in &mut link.beds {
+                            lent.lend = beds;
+                        }
+                        if let Some(r) = &mut link.repatriation {
+                            r.max_per_day = beds;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One policy to compare: a theatre policy, a bed reserve quantile and how the sites
+/// of a network work together.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Variant {
     /// Label, e.g. `hybrid q=0.90`.
@@ -81,6 +138,9 @@ pub struct Variant {
     pub theatre: TheatrePolicy,
     /// Bed reserve quantile.
     pub bed_quantile: f64,
+    /// Network policy ([`NetworkPolicy::Linked`], the scenario's own, for the
+    /// emergency policies).
+    pub network: NetworkPolicy,
 }
 
 impl Variant {
@@ -90,13 +150,39 @@ impl Variant {
             name: format!("{} q={q:.2}", theatre.as_str()),
             theatre,
             bed_quantile: q,
+            network: NetworkPolicy::Linked,
+        }
+    }
+
+    /// The scenario's own theatres and quantile `q`, under network policy `network`.
+    pub fn network(network: NetworkPolicy, q: f64) -> Self {
+        Variant {
+            name: network.as_str().to_string(),
+            theatre: TheatrePolicy::Hybrid,
+            bed_quantile: q,
+            network,
         }
     }
 
     /// The scenario under this variant.
     pub fn apply(&self, scenario: &Scenario) -> Scenario {
-        with_bed_quantile(&self.theatre.apply(scenario), self.bed_quantile)
+        let s = with_bed_quantile(&self.theatre.apply(scenario), self.bed_quantile);
+        self.network.apply(&s)
     }
+}
+
+/// The network comparison: each site alone, the network, free pooling, at the
+/// scenario's own theatres and bed quantile.
+pub fn network_variants(scenario: &Scenario) -> Vec<Variant> {
+    let q0 = scenario.policy.emergency_bed_quantile;
+    [
+        NetworkPolicy::Alone,
+        NetworkPolicy::Linked,
+        NetworkPolicy::Free,
+    ]
+    .into_iter()
+    .map(|n| Variant::network(n, q0))
+    .collect()
 }
 
 /// The bed quantiles swept by default.

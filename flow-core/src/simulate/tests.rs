@@ -562,3 +562,86 @@ fn a_pooled_reserve_overflows_no_more_often_than_separate_pools() {
         "{pooled_share} > {apart_share}"
     );
 }
+
+/// A centre `c` and a unit `u`, trauma wards of `beds` each, the weekly trauma stream
+/// at the centre, and the link u → c repatriating trauma patients after 3 nights, at
+/// most `per_day` a day.
+fn repatriating(per_day: u32, beds: u32) -> Scenario {
+    let mut s = bare_scenario(14, &[], vec![stream("trauma", WEEK, 4.5)]);
+    s.sites.push(Site {
+        id: "u".into(),
+        name: "Unit".into(),
+        trust: None,
+        role: None,
+    });
+    for site in ["s", "u"] {
+        s.wards.push(Ward {
+            id: format!("w-{site}"),
+            site: site.into(),
+            kind: "trauma".into(),
+            beds,
+            closures: vec![],
+        });
+    }
+    s.network = Some(
+        serde_json::from_value(serde_json::json!({ "links": [{
+            "from": "u", "to": "s", "travel_min": 30,
+            "repatriation": { "kind": "trauma", "after_nights": 3, "max_per_day": per_day }
+        }]}))
+        .unwrap(),
+    );
+    s
+}
+
+#[test]
+fn repatriation_moves_the_census_the_reserve_expects() {
+    // Unlimited beds and no cap that binds: patients still in after 3 nights go home,
+    // a thinning of the Poisson census. The simulated mean census of the centre and
+    // the unit on every night is the transformed m(t) of `reserve` within 4 standard
+    // errors, and the two add up to the census without repatriation.
+    let runs = 1500;
+    let s = repatriating(1_000, 10_000);
+    let reserve = reserve::bed_reserve(&s);
+    let keys = s.pools();
+    let sim = Simulator::new(&s, &empty_plan(&s), &SimOptions::with_seed(5)).unwrap();
+    let outcomes: Vec<RunOutcome> = (0..runs).map(|r| sim.replicate(r)).collect();
+    assert!(outcomes.iter().all(|o| o.repatriations > 0));
+    let whole = reserve::expected_census(&WEEK, 4.5, 14, |t| s.weekday(t));
+    for (p, key) in keys.iter().enumerate() {
+        let m: Vec<f64> = reserve[key].iter().map(|n| n.emergency_mean).collect();
+        for (t, &m_t) in m.iter().enumerate() {
+            let mean = outcomes
+                .iter()
+                .map(|o| f64::from(o.emergency_census[p][t]))
+                .sum::<f64>()
+                / runs as f64;
+            let se = (m_t.max(0.05) / runs as f64).sqrt();
+            assert!(
+                (mean - m_t).abs() <= 4.0 * se,
+                "{key} night {t}: simulated {mean:.3}, transformed m(t) {m_t:.3}"
+            );
+        }
+    }
+    for (t, &w) in whole.iter().enumerate() {
+        let both: f64 = keys.iter().map(|k| reserve[k][t].emergency_mean).sum();
+        assert!((both - w).abs() < 1e-9, "night {t}: {both} vs {w}");
+        // Nobody goes home before three nights.
+        let unit = &reserve[&keys[1]][t];
+        assert_eq!(keys[1].site, "u");
+        if t < 3 {
+            assert_eq!(unit.emergency_mean, 0.0, "night {t}");
+        }
+    }
+    // A cap: at most 2 a day go home, in the model and in every run.
+    let capped = repatriating(2, 10_000);
+    let sim = Simulator::new(&capped, &empty_plan(&capped), &SimOptions::with_seed(5)).unwrap();
+    for run in 0..50 {
+        assert!(sim.replicate(run).repatriations <= 2 * (14 - 3));
+    }
+    let unit_capped: f64 = reserve::bed_reserve(&capped)[&keys[1]]
+        .iter()
+        .map(|n| n.emergency_mean)
+        .sum();
+    let unit_free: f64 = reserve[&keys[1]].iter().map(|n| n.emergency_mean).sum();
+    assert!(unit_capped < unit_free);
+}

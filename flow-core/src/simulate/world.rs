@@ -94,6 +94,18 @@ pub struct Simulator {
     pub(crate) planned_breaches: u32,
     /// Lending edges of a clinical network: whose overflow may take whose beds.
     pub(crate) lending: Vec<Lending>,
+    /// Repatriation terms: emergency patients of pool `centre` still in after `after`
+    /// nights go to pool `home`, at most `per_day` a day.
+    pub(crate) returns: Vec<ReturnSpec>,
+}
+
+/// One repatriation term of a network link (`network.links[].repatriation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReturnSpec {
+    pub centre: usize,
+    pub home: usize,
+    pub after: u32,
+    pub per_day: u32,
 }
 
 /// Minutes after midnight at which a list of `period` starts.
@@ -333,8 +345,10 @@ impl Simulator {
         }
 
         let lending = lending_edges(scenario, &pool_index);
+        let returns = return_specs(scenario, &pool_index);
         Ok(Simulator {
             lending,
+            returns,
             options: options.clone(),
             site_starts,
             horizon,
@@ -466,4 +480,29 @@ fn lending_edges(scenario: &Scenario, pools: &HashMap<(&str, &str), usize>) -> V
         }
     }
     out
+}
+
+/// Repatriation terms of the scenario's network, in link order, where both pools
+/// exist (none when the network does not build).
+fn return_specs(scenario: &Scenario, pools: &HashMap<(&str, &str), usize>) -> Vec<ReturnSpec> {
+    let Some(network) = &scenario.network else {
+        return Vec::new();
+    };
+    if crate::network::SiteGraph::build(scenario).is_err() {
+        return Vec::new();
+    }
+    network
+        .links
+        .iter()
+        .filter_map(|link| {
+            let r = link.repatriation.as_ref()?;
+            Some(ReturnSpec {
+                centre: *pools.get(&(link.to.as_str(), r.kind.as_str()))?,
+                home: *pools.get(&(link.from.as_str(), r.kind.as_str()))?,
+                after: r.after_nights,
+                per_day: r.max_per_day,
+            })
+        })
+        .filter(|r| r.per_day > 0)
+        .collect()
 }

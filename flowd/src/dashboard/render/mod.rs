@@ -3,8 +3,8 @@
 //! `<main>` alone, which the script swaps in when a new plan arrives.
 //!
 //! Sections, in order: `#status` and `#capacity` (here), `#forecast`
-//! ([`forecast`]), `#theatres` ([`theatres`]), `#breaches` and `#changes`
-//! ([`lists`]). A site filter narrows capacity, forecast, theatres and changes to
+//! ([`forecast`]), `#theatres` ([`theatres`]), `#network` for a clinical network
+//! ([`network`]), `#breaches` and `#changes` ([`lists`]). A site filter narrows capacity, forecast, theatres and changes to
 //! one site; the waiting list is the trust's (cases are pooled across sites).
 //!
 //! Accessibility rules the markup keeps (the browser test checks them with axe):
@@ -15,6 +15,7 @@
 
 pub mod forecast;
 pub mod lists;
+pub mod network;
 pub mod theatres;
 
 use std::collections::BTreeMap;
@@ -86,7 +87,7 @@ impl<'a> Input<'a> {
         }
     }
 
-    fn site_name(&self, id: &str) -> String {
+    pub(crate) fn site_name(&self, id: &str) -> String {
         self.scenario
             .sites
             .iter()
@@ -277,6 +278,7 @@ pub fn main(input: &Input<'_>, site: Option<&str>) -> String {
     capacity(&mut out, input, site);
     forecast::section(&mut out, input, site);
     theatres::section(&mut out, input, site);
+    network::section(&mut out, input, site);
     lists::breaches(&mut out, input, site);
     lists::changes(&mut out, input, site);
     out.push_str("</main>");
