@@ -262,9 +262,7 @@ pub fn bed_reserve(scenario: &Scenario) -> BedReserve {
     out
 }
 
-/// A repatriation term of a network link: emergency patients of `centre` (the link's
-/// `to` and the term's kind) who are still in after `after_nights` nights go home to
-/// `home` (its `from`), at most `max_per_day` a day.
+/// A repatriation term between two pools (see [`crate::network::repatriations`]).
 struct Return {
     centre: PoolKey,
     home: PoolKey,
@@ -272,62 +270,35 @@ struct Return {
     max_per_day: u32,
 }
 
-/// The repatriation terms of the scenario's links, in link order (none when the
-/// network does not build).
+/// The scenario's repatriation terms as pools, in link order.
 fn repatriations(scenario: &Scenario) -> Vec<Return> {
-    let Some(network) = &scenario.network else {
-        return Vec::new();
-    };
-    if crate::network::SiteGraph::build(scenario).is_err() {
-        return Vec::new();
-    }
-    network
-        .links
-        .iter()
-        .filter_map(|link| {
-            let r = link.repatriation.as_ref()?;
-            (r.max_per_day > 0).then(|| Return {
-                centre: PoolKey {
-                    site: link.to.clone(),
-                    kind: r.kind.clone(),
-                },
-                home: PoolKey {
-                    site: link.from.clone(),
-                    kind: r.kind.clone(),
-                },
-                after_nights: r.after_nights,
-                max_per_day: r.max_per_day,
-            })
-        })
-        .collect()
-}
-
-/// Beds each pool may borrow: per link lending a kind both ends have a pool of, the
-/// pool at `from` borrows `lend` (and, for a `bidirectional` link, the pool at `to`
-/// too). Empty when the network does not build (validation reports why), so an
-/// invalid network never loosens a reserve.
-fn borrowing(scenario: &Scenario, pools: &BedReserve) -> BTreeMap<PoolKey, u32> {
-    let mut out: BTreeMap<PoolKey, u32> = BTreeMap::new();
-    let Some(network) = &scenario.network else {
-        return out;
-    };
-    if crate::network::SiteGraph::build(scenario).is_err() {
-        return out;
-    }
     let key = |site: &str, kind: &str| PoolKey {
         site: site.to_owned(),
         kind: kind.to_owned(),
     };
-    for link in &network.links {
-        for lent in link.beds.iter().filter(|b| b.lend > 0) {
-            let (from, to) = (key(&link.from, &lent.kind), key(&link.to, &lent.kind));
-            if !pools.contains_key(&from) || !pools.contains_key(&to) {
-                continue;
-            }
-            *out.entry(from.clone()).or_default() += lent.lend;
-            if link.bidirectional {
-                *out.entry(to).or_default() += lent.lend;
-            }
+    crate::network::repatriations(scenario)
+        .into_iter()
+        .map(|r| Return {
+            centre: key(r.centre, r.kind),
+            home: key(r.home, r.kind),
+            after_nights: r.after_nights,
+            max_per_day: r.max_per_day,
+        })
+        .collect()
+}
+
+/// Beds each pool may borrow: Σ `lend` over the beds lent it where both pools exist
+/// ([`crate::network::lent_beds`]).
+fn borrowing(scenario: &Scenario, pools: &BedReserve) -> BTreeMap<PoolKey, u32> {
+    let mut out: BTreeMap<PoolKey, u32> = BTreeMap::new();
+    for lent in crate::network::lent_beds(scenario) {
+        let key = |site: &str| PoolKey {
+            site: site.to_owned(),
+            kind: lent.kind.to_owned(),
+        };
+        let (borrower, lender) = (key(lent.borrower), key(lent.lender));
+        if pools.contains_key(&borrower) && pools.contains_key(&lender) {
+            *out.entry(borrower).or_default() += lent.lend;
         }
     }
     out

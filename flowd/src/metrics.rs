@@ -848,33 +848,24 @@ impl PlanFigures<'_> {
     /// link carrying electives gets a value on every forecast night (0 when unused),
     /// so a move the new plan no longer makes does not linger.
     fn emit_network(&self, m: &Metrics) {
-        let Some(network) = &self.scenario.network else {
+        if self.scenario.network.is_none() {
             return;
-        };
+        }
         let mut used: BTreeMap<(&str, &str, i64), u32> = BTreeMap::new();
         let use_ = self.plan.network.as_ref();
         for l in use_.map_or(&[][..], |n| &n.links[..]) {
             let night = self.scenario.day_index(l.date);
             used.insert((l.from.as_str(), l.to.as_str(), night), l.used);
         }
-        for link in &network.links {
-            let Some(e) = &link.electives else {
-                continue;
-            };
-            let mut directions = vec![(link.from.as_str(), link.to.as_str())];
-            if link.bidirectional {
-                directions.push((link.to.as_str(), link.from.as_str()));
-            }
-            for (from, to) in directions {
-                m.link_cap
-                    .with_label_values(&[from, to])
-                    .set(i64::from(e.max_per_day));
-                for night in 0..FORECAST_NIGHTS as i64 {
-                    let n = used.get(&(from, to, night)).copied().unwrap_or(0);
-                    m.link_moves
-                        .with_label_values(&[from, to, &night.to_string()])
-                        .set(i64::from(n));
-                }
+        for d in flow_core::network::elective_directions(self.scenario) {
+            m.link_cap
+                .with_label_values(&[d.from, d.to])
+                .set(i64::from(d.max_per_day));
+            for night in 0..FORECAST_NIGHTS as i64 {
+                let n = used.get(&(d.from, d.to, night)).copied().unwrap_or(0);
+                m.link_moves
+                    .with_label_values(&[d.from, d.to, &night.to_string()])
+                    .set(i64::from(n));
             }
         }
         let start = self.scenario.start;

@@ -634,18 +634,8 @@ pub fn build(ledger: &Ledger<'_>) -> Aggregate {
     }
     // A bed-sharing component of a network: its pools' electives together within
     // the room its pooled reserve leaves.
-    for (pools, room) in ledger.shared_rooms() {
-        for (night, &room) in room.iter().enumerate() {
-            let row: Vec<(usize, f64)> = pools
-                .iter()
-                .filter_map(|&p| bed_rows.get(&(p, night as u32)))
-                .flatten()
-                .copied()
-                .collect();
-            if !row.is_empty() {
-                model.leq(&row, room.max(0) as f64);
-            }
-        }
+    for (row, room) in super::shared_bed_rows(ledger, &bed_rows) {
+        model.leq(&row, room);
     }
     for ((pool, night), row) in bed_rows {
         model.leq(&row, ledger.room(pool, night).max(0) as f64);

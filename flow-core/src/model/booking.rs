@@ -170,17 +170,10 @@ pub fn book_due(
             model.leq(row, room);
         }
     }
-    for (pools, room) in ledger.shared_rooms() {
-        for (night, &room) in room.iter().enumerate() {
-            let row: Vec<(usize, f64)> = pools
-                .iter()
-                .filter_map(|&p| per_bed.get(&(p, night as u32)))
-                .flatten()
-                .copied()
-                .collect();
-            if row.len() as f64 > room.max(0) as f64 {
-                model.leq(&row, room.max(0) as f64);
-            }
+    // Binary columns: a component row with no more terms than room never binds.
+    for (row, room) in super::shared_bed_rows(ledger, &per_bed) {
+        if row.len() as f64 > room {
+            model.leq(&row, room);
         }
     }
 

@@ -42,6 +42,30 @@ use crate::ledger::Ledger;
 use crate::plan::Plan;
 use crate::scenario::{Priority, Scenario};
 
+/// The bed rows of each bed-sharing component of a network and night: the terms of
+/// its pools' rows in `rows` (keyed by pool and night) together, and the room its
+/// pooled reserve leaves ([`Ledger::shared_rooms`]). Empty rows are left out.
+pub(crate) fn shared_bed_rows(
+    ledger: &Ledger<'_>,
+    rows: &std::collections::BTreeMap<(usize, u32), Vec<(usize, f64)>>,
+) -> Vec<(Vec<(usize, f64)>, f64)> {
+    let mut out = Vec::new();
+    for (pools, room) in ledger.shared_rooms() {
+        for (night, &room) in room.iter().enumerate() {
+            let row: Vec<(usize, f64)> = pools
+                .iter()
+                .filter_map(|&p| rows.get(&(p, night as u32)))
+                .flatten()
+                .copied()
+                .collect();
+            if !row.is_empty() {
+                out.push((row, room.max(0) as f64));
+            }
+        }
+    }
+    out
+}
+
 pub use aggregate::{Aggregate, Decisions, build};
 pub use backend::{Backend, SolveError, SolveOptions, SolveStatus, Solved, solve};
 

@@ -289,6 +289,131 @@ impl<'a> SiteGraph<'a> {
     }
 }
 
+/// Beds one pool lends another along a link: `lend` beds of `kind` at `lender` may
+/// take `borrower`'s emergency overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lent<'a> {
+    /// The site whose pool overflows (the link's `from`).
+    pub borrower: &'a str,
+    /// The site whose beds take it (the link's `to`).
+    pub lender: &'a str,
+    /// The bed kind.
+    pub kind: &'a str,
+    /// At most this many beds at once.
+    pub lend: u32,
+}
+
+/// A repatriation term: emergency patients of `kind` at `centre` (the link's `to`)
+/// still in after `after_nights` nights go home to `home` (its `from`), at most
+/// `max_per_day` a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Return<'a> {
+    /// Where the patients are.
+    pub centre: &'a str,
+    /// Where they go back to.
+    pub home: &'a str,
+    /// The bed kind.
+    pub kind: &'a str,
+    /// Nights at the centre first.
+    pub after_nights: u32,
+    /// Most a day.
+    pub max_per_day: u32,
+}
+
+/// A direction of a link that carries elective work (two for a `bidirectional` one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElectiveDirection<'a> {
+    /// Home site of the moved cases.
+    pub from: &'a str,
+    /// Site that operates them.
+    pub to: &'a str,
+    /// The link's travel time in minutes.
+    pub travel_min: u32,
+    /// Most moves per day.
+    pub max_per_day: u32,
+}
+
+/// Whether the scenario's network is one the reserve and the simulator may read:
+/// present and building without a [`NetworkError`] (validation reports those), so an
+/// invalid network never loosens a reserve.
+fn usable(scenario: &Scenario) -> bool {
+    scenario.network.is_some() && SiteGraph::build(scenario).is_ok()
+}
+
+/// The beds lent along the scenario's links, in link order (a `bidirectional` link
+/// lends both ways on the same terms); none when the network is absent or invalid.
+pub fn lent_beds(scenario: &Scenario) -> Vec<Lent<'_>> {
+    if !usable(scenario) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for link in links(scenario) {
+        for b in link.beds.iter().filter(|b| b.lend > 0) {
+            let lent = Lent {
+                borrower: &link.from,
+                lender: &link.to,
+                kind: &b.kind,
+                lend: b.lend,
+            };
+            out.push(lent);
+            if link.bidirectional {
+                out.push(Lent {
+                    borrower: &link.to,
+                    lender: &link.from,
+                    ..lent
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The repatriation terms of the scenario's links with a daily maximum above 0, in
+/// link order; none when the network is absent or invalid.
+pub fn repatriations(scenario: &Scenario) -> Vec<Return<'_>> {
+    if !usable(scenario) {
+        return Vec::new();
+    }
+    links(scenario)
+        .iter()
+        .filter_map(|link| {
+            let r = link.repatriation.as_ref()?;
+            (r.max_per_day > 0).then_some(Return {
+                centre: &link.to,
+                home: &link.from,
+                kind: &r.kind,
+                after_nights: r.after_nights,
+                max_per_day: r.max_per_day,
+            })
+        })
+        .collect()
+}
+
+/// Every direction of the scenario's links that carries electives, in link order.
+pub fn elective_directions(scenario: &Scenario) -> Vec<ElectiveDirection<'_>> {
+    let mut out = Vec::new();
+    for link in links(scenario) {
+        let Some(e) = &link.electives else {
+            continue;
+        };
+        let there = ElectiveDirection {
+            from: &link.from,
+            to: &link.to,
+            travel_min: link.travel_min,
+            max_per_day: e.max_per_day,
+        };
+        out.push(there);
+        if link.bidirectional {
+            out.push(ElectiveDirection {
+                from: &link.to,
+                to: &link.from,
+                ..there
+            });
+        }
+    }
+    out
+}
+
 /// The scenario's links (none without a network).
 fn links(scenario: &Scenario) -> &[Link] {
     scenario

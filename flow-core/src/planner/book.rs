@@ -524,6 +524,37 @@ fn competitors(
     out
 }
 
+/// The sessions of `window` that could hold case `c` once room is made there: at a
+/// site it may use, given its specialty or open, and long enough for it; in date order.
+pub(super) fn candidate_sessions(
+    ledger: &Ledger<'_>,
+    compat: &[Vec<usize>],
+    c: usize,
+    (lo, hi): (u32, u32),
+) -> Vec<usize> {
+    let Some(k) = ledger.case_specialty(c) else {
+        return Vec::new();
+    };
+    let Some(slots) = compat.get(k) else {
+        return Vec::new();
+    };
+    let cap = ledger.cap();
+    let duration = ledger.case(c).duration_min;
+    let sites = ledger.case_sites(c);
+    let start = slots.partition_point(|&s| ledger.slots[s].day < lo);
+    let end = slots.partition_point(|&s| ledger.slots[s].day <= hi);
+    slots[start..end]
+        .iter()
+        .copied()
+        .filter(|&s| {
+            let slot = &ledger.slots[s];
+            sites.contains(&slot.site)
+                && slot.specialty.is_none_or(|a| a == k)
+                && slot.capacity(cap) >= duration
+        })
+        .collect()
+}
+
 /// Stage 3: for each unbooked due case, evict less valuable bookings from a session
 /// of its window that would then fit it, re-place the evicted elsewhere, and keep
 /// the change only if the plan's value rises.
@@ -541,24 +572,12 @@ fn repair(
         if ledger.booking(c).is_some() {
             continue;
         }
-        let (Some(k), Some((lo, hi))) = (ledger.case_specialty(c), on_time(ledger, c)) else {
-            continue;
-        };
-        let Some(slots) = compat.get(k) else {
+        let Some(window) = on_time(ledger, c) else {
             continue;
         };
         let duration = ledger.case(c).duration_min;
-        let sites = ledger.case_sites(c);
-        let start = slots.partition_point(|&s| ledger.slots[s].day < lo);
-        let end = slots.partition_point(|&s| ledger.slots[s].day <= hi);
-        for &s in &slots[start..end] {
+        for s in candidate_sessions(ledger, compat, c, window) {
             let slot = &ledger.slots[s];
-            if !sites.contains(&slot.site)
-                || slot.specialty.is_some_and(|a| a != k)
-                || slot.capacity(cap) < duration
-            {
-                continue;
-            }
             let day = slot.day;
             let gain = case_value(scenario, c, day);
             let mut evictable: Vec<(f64, usize)> = slot

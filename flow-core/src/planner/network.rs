@@ -14,7 +14,7 @@
 //! Both change bookings only through [`Ledger::try_book`] and keep a change only when
 //! every case involved ends up booked, so nothing booked is lost.
 
-use super::book::{Choice, Reach, Window, place_at};
+use super::book::{Choice, Reach, Window, candidate_sessions, place_at};
 use crate::ledger::Ledger;
 
 /// Most movers moved away to let one case into one session.
@@ -36,29 +36,15 @@ pub(super) fn make_room(
     if !movers {
         return;
     }
-    let cap = ledger.cap();
     for &c in cases {
         if ledger.booking(c).is_some() {
             continue;
         }
-        let (Some(k), Some((lo, hi))) = (ledger.case_specialty(c), window(ledger, c)) else {
+        let Some(w) = window(ledger, c) else {
             continue;
         };
-        let Some(slots) = compat.get(k) else {
-            continue;
-        };
-        let duration = ledger.case(c).duration_min;
-        let sites = ledger.case_sites(c);
-        let start = slots.partition_point(|&s| ledger.slots[s].day < lo);
-        let end = slots.partition_point(|&s| ledger.slots[s].day <= hi);
-        for &s in &slots[start..end] {
+        for s in candidate_sessions(ledger, compat, c, w) {
             let slot = &ledger.slots[s];
-            if !sites.contains(&slot.site)
-                || slot.specialty.is_some_and(|a| a != k)
-                || slot.capacity(cap) < duration
-            {
-                continue;
-            }
             let site = slot.site;
             let movable: Vec<usize> = slot
                 .cases
@@ -99,7 +85,8 @@ pub(super) fn make_room(
             }
             // Not enough: every mover back where it was.
             for &e in moved.iter().rev() {
-                ledger.unbook(e, false);
+                // Empties an away session it opened: open again.
+                ledger.unbook(e, true);
                 ledger.try_book(e, s);
             }
         }
@@ -126,7 +113,7 @@ pub(super) fn bring_home(
         let Some(w) = keep(ledger, c) else {
             continue;
         };
-        ledger.unbook(c, false);
+        ledger.unbook(c, true);
         if !place_at(ledger, compat, c, w, Choice::Earliest, Reach::Home) {
             ledger.try_book(c, from);
         }

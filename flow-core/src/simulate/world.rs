@@ -444,65 +444,34 @@ fn check_options(o: &SimOptions) -> Vec<FieldError> {
     errors
 }
 
-/// Lending edges of the scenario's network, in link order: per link and lent bed
-/// kind both ends have a pool of, `from`'s pool borrows up to `lend` beds of `to`'s
-/// (and the reverse for a `bidirectional` link). None when the network does not
-/// build, as for the reserve ([`crate::reserve::bed_reserve`]).
+/// Lending edges of the scenario's network ([`crate::network::lent_beds`]) between
+/// pools that exist: the borrower's patients may take up to `lend` of the lender's
+/// beds.
 fn lending_edges(scenario: &Scenario, pools: &HashMap<(&str, &str), usize>) -> Vec<Lending> {
-    let Some(network) = &scenario.network else {
-        return Vec::new();
-    };
-    if crate::network::SiteGraph::build(scenario).is_err() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for link in &network.links {
-        for lent in link.beds.iter().filter(|b| b.lend > 0) {
-            let (Some(&from), Some(&to)) = (
-                pools.get(&(link.from.as_str(), lent.kind.as_str())),
-                pools.get(&(link.to.as_str(), lent.kind.as_str())),
-            ) else {
-                continue;
-            };
-            let lend = i64::from(lent.lend);
-            out.push(Lending {
-                borrower: from,
-                lender: to,
-                lend,
-            });
-            if link.bidirectional {
-                out.push(Lending {
-                    borrower: to,
-                    lender: from,
-                    lend,
-                });
-            }
-        }
-    }
-    out
+    crate::network::lent_beds(scenario)
+        .into_iter()
+        .filter_map(|l| {
+            Some(Lending {
+                borrower: *pools.get(&(l.borrower, l.kind))?,
+                lender: *pools.get(&(l.lender, l.kind))?,
+                lend: i64::from(l.lend),
+            })
+        })
+        .collect()
 }
 
-/// Repatriation terms of the scenario's network, in link order, where both pools
-/// exist (none when the network does not build).
+/// Repatriation terms of the scenario's network ([`crate::network::repatriations`])
+/// between pools that exist, in link order.
 fn return_specs(scenario: &Scenario, pools: &HashMap<(&str, &str), usize>) -> Vec<ReturnSpec> {
-    let Some(network) = &scenario.network else {
-        return Vec::new();
-    };
-    if crate::network::SiteGraph::build(scenario).is_err() {
-        return Vec::new();
-    }
-    network
-        .links
-        .iter()
-        .filter_map(|link| {
-            let r = link.repatriation.as_ref()?;
+    crate::network::repatriations(scenario)
+        .into_iter()
+        .filter_map(|r| {
             Some(ReturnSpec {
-                centre: *pools.get(&(link.to.as_str(), r.kind.as_str()))?,
-                home: *pools.get(&(link.from.as_str(), r.kind.as_str()))?,
+                centre: *pools.get(&(r.centre, r.kind))?,
+                home: *pools.get(&(r.home, r.kind))?,
                 after: r.after_nights,
                 per_day: r.max_per_day,
             })
         })
-        .filter(|r| r.per_day > 0)
         .collect()
 }

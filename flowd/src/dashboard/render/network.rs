@@ -16,9 +16,9 @@ use super::{Input, esc, w};
 /// Writes the section (nothing without a network).
 pub fn section(out: &mut String, input: &Input<'_>, site: Option<&str>) {
     let s = input.scenario;
-    let Some(network) = &s.network else {
+    if s.network.is_none() {
         return;
-    };
+    }
     out.push_str("<section id=\"network\" aria-labelledby=\"network-h\"><h2 id=\"network-h\">Clinical network</h2>");
     let touches = |a: &str, b: &str| site.is_none_or(|x| x == a || x == b);
 
@@ -38,35 +38,27 @@ pub fn section(out: &mut String, input: &Input<'_>, site: Option<&str>) {
         *travel.entry((t.from.as_str(), t.to.as_str())).or_default() += u64::from(t.travel_min);
     }
     let mut rows = String::new();
-    for link in &network.links {
-        let Some(e) = &link.electives else {
+    for d in flow_core::network::elective_directions(s) {
+        let (from, to) = (d.from, d.to);
+        if !touches(from, to) {
             continue;
+        }
+        let now = today.get(&(from, to)).copied().unwrap_or(0);
+        let full = if now >= d.max_per_day && d.max_per_day > 0 {
+            " <strong>Full</strong>"
+        } else {
+            ""
         };
-        let mut directions = vec![(link.from.as_str(), link.to.as_str())];
-        if link.bidirectional {
-            directions.push((link.to.as_str(), link.from.as_str()));
-        }
-        for (from, to) in directions {
-            if !touches(from, to) {
-                continue;
-            }
-            let now = today.get(&(from, to)).copied().unwrap_or(0);
-            let full = if now >= e.max_per_day && e.max_per_day > 0 {
-                " <strong>Full</strong>"
-            } else {
-                ""
-            };
-            w!(
-                rows,
-                "<tr><th scope=\"row\">{} → {}</th><td>{}</td><td>{now} / {}{full}</td><td>{}</td><td>{}</td></tr>",
-                esc(&input.site_name(from)),
-                esc(&input.site_name(to)),
-                link.travel_min,
-                e.max_per_day,
-                horizon.get(&(from, to)).copied().unwrap_or(0),
-                travel.get(&(from, to)).copied().unwrap_or(0)
-            );
-        }
+        w!(
+            rows,
+            "<tr><th scope=\"row\">{} → {}</th><td>{}</td><td>{now} / {}{full}</td><td>{}</td><td>{}</td></tr>",
+            esc(&input.site_name(from)),
+            esc(&input.site_name(to)),
+            d.travel_min,
+            d.max_per_day,
+            horizon.get(&(from, to)).copied().unwrap_or(0),
+            travel.get(&(from, to)).copied().unwrap_or(0)
+        );
     }
     if rows.is_empty() {
         out.push_str("<p>No link carries elective work here.</p>");
