@@ -492,11 +492,18 @@ fn a_network_daemon_serves_transfers_and_exports_link_use() {
         .iter()
         .find(|r| r.date == s.start && r.kind == "trauma")
         .unwrap();
+    // Freed: apart, less the larger of pooled and what each pool keeps itself.
+    let kept: u32 = plan
+        .occupancy
+        .iter()
+        .filter(|o| o.date == s.start && o.kind == "trauma" && tonight.pools.contains(&o.site))
+        .map(|o| o.emergency_reserve)
+        .sum();
     let row = format!(
         "<td>{}</td><td>{}</td><td>{}</td>",
         tonight.separate,
         tonight.pooled,
-        tonight.separate - tonight.pooled
+        tonight.separate.saturating_sub(kept.max(tonight.pooled))
     );
     assert!(page.contains(&row), "{row} missing");
     // A site without links shows none, and a scenario without a network no section.

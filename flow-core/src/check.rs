@@ -317,7 +317,8 @@ pub struct BedNight {
     pub current: u32,
     /// m(t), expected new emergency patients present.
     pub emergency_mean: f64,
-    /// r(t), beds held back for them.
+    /// r(t), beds held back for them (on a network, what the pool keeps itself: r(t)
+    /// less the beds linked pools lend it).
     pub emergency_reserve: u32,
     /// `max(0, beds − current − reserve)`.
     pub room: u32,
@@ -719,7 +720,7 @@ fn check_beds(scenario: &Scenario, booked: &Booked<'_>, out: &mut Vec<Violation>
                 beds: night.beds,
                 current: night.current,
                 emergency_mean: night.emergency_mean,
-                emergency_reserve: night.emergency_reserve,
+                emergency_reserve: night.keep(),
                 room,
                 elective: taken,
                 headroom: i64::from(room) - i64::from(taken),

@@ -819,7 +819,7 @@ impl<'a> Ledger<'a> {
                     current: night.current,
                     elective: u32::try_from(elective.max(0)).unwrap_or(0),
                     emergency_mean: night.emergency_mean,
-                    emergency_reserve: night.emergency_reserve,
+                    emergency_reserve: night.keep(),
                 });
             }
         }

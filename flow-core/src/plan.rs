@@ -296,7 +296,9 @@ pub struct Occupancy {
     pub elective: u32,
     /// Expected new emergency patients present, m(t).
     pub emergency_mean: f64,
-    /// Beds held back for them, r(t).
+    /// Beds held back for them, r(t); on a clinical network, what the pool keeps
+    /// itself: r(t) less the beds linked pools lend it (the component's pooled reserve
+    /// is in `network.reserve`).
     pub emergency_reserve: u32,
 }
 

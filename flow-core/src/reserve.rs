@@ -14,18 +14,21 @@
 //! borrow)`, and the component as a whole keeps the quantile of its summed expected
 //! census, `R = Q(Σ m)`: `Σ (beds − current − electives) ≥ R` over its pools
 //! ([`shared_reserve`]). Because quantiles are sub-additive, `R` is at most the sum of
-//! the separate reserves, and the difference is beds electives may use. A pool that
+//! the separate reserves; electives may use up to `Σ r − max(R, Σ keep)` beds more. A pool that
 //! lends and borrows nothing keeps `r`, exactly as without a network.
 //!
 //! Repatriation (`network.links[].repatriation`): emergency patients of a kind at a
 //! link's `to` (the centre) still in after `after_nights` nights go home to its `from`
 //! (the unit), at most `max_per_day` a day — a deterministic transform of the census
 //! means: the expected flow reaching that night, `λ(s)·(1 − 1/L)^after`, capped per
-//! day (links in order share it), leaves the centre's m(t) and joins the unit's, where
-//! the rest of the stay runs on (memoryless). Without the cap this is Poisson thinning,
-//! so both censuses stay Poisson; with it the cap binds on the means. Planner,
-//! checker and simulator all see the same transformed m(t), so constraint 5 stays
-//! exact.
+//! day, leaves the centre's m(t) and joins the unit's, where
+//! the rest of the stay runs on (memoryless); terms are taken day by day in link
+//! order, each from the patients no earlier term has moved. Without a binding cap
+//! this is Poisson thinning, so both censuses stay Poisson and constraint 5 stays
+//! exact; a binding cap applies to the expected flow (the simulator's capped count is
+//! a little lower, `E[min(X, c)] ≤ min(E X, c)`), and the model moves patients
+//! whether or not the unit has a bed free (the simulator waits for one). Planner and
+//! checker read the same transformed m(t).
 //!
 //! Theatres (hard constraint 6): a site's emergency theatre workload on a day is a
 //! compound Poisson sum with `μ = λ·mean` and `σ² = λ·(mean² + sd²)`; the reserve is
@@ -206,40 +209,56 @@ pub fn bed_reserve(scenario: &Scenario) -> BedReserve {
             scenario.horizon_days,
             |t| scenario.weekday(t),
         );
-        // Repatriation: the expected flow reaching night `after` at the centre goes
-        // home along each link in turn, up to its daily cap (shared by the streams).
+        // Repatriation, day by day and term by term in link order (as the simulator
+        // does): of the patients admitted `after` nights ago and still in, those no
+        // earlier term has moved go home, up to the term's daily cap (shared by the
+        // streams).
         let stay = if stream.los_mean_nights >= 1.0 {
             1.0 - 1.0 / stream.los_mean_nights
         } else {
             0.0
         };
-        for (l, back) in returns.iter().enumerate() {
-            if back.centre != pool || !out.contains_key(&back.home) {
-                continue;
-            }
-            let cap = left
-                .entry(l)
-                .or_insert_with(|| vec![f64::from(back.max_per_day); horizon]);
-            let mut moved = vec![0.0; horizon];
-            let reach = stay.powi(i32::try_from(back.after_nights).unwrap_or(i32::MAX));
-            for u in (back.after_nights as usize)..horizon {
-                let s = u - back.after_nights as usize;
-                let flow = (stream.per_day[scenario.weekday(s as u32) % 7] * reach).min(cap[u]);
+        let terms: Vec<usize> = (0..returns.len())
+            .filter(|&l| returns[l].centre == pool && out.contains_key(&returns[l].home))
+            .collect();
+        let mut moved = vec![vec![0.0; horizon]; returns.len()];
+        // (admission day, day moved, expected patients) of every move so far.
+        let mut moves: Vec<(usize, usize, f64)> = Vec::new();
+        for u in 0..horizon {
+            for &l in &terms {
+                let after = returns[l].after_nights as usize;
+                let Some(s) = u.checked_sub(after) else {
+                    continue;
+                };
+                let admitted = stream.per_day[scenario.weekday(s as u32) % 7];
+                let gone: f64 = moves
+                    .iter()
+                    .filter(|&&(c, _, _)| c == s)
+                    .map(|&(_, at, f)| f * stay.powi((u - at) as i32))
+                    .sum();
+                let still = (admitted * stay.powi(after as i32) - gone).max(0.0);
+                let cap = left
+                    .entry(l)
+                    .or_insert_with(|| vec![f64::from(returns[l].max_per_day); horizon]);
+                let flow = still.min(cap[u]);
                 cap[u] -= flow;
-                moved[u] = flow;
+                moved[l][u] += flow;
+                moves.push((s, u, flow));
             }
+        }
+        for &l in &terms {
             // Moved patients stay on (geometric, memoryless): present on night t with
             // Σ_{u ≤ t} moved(u)·stay^(t−u).
             let mut carried = 0.0;
             let mut shifted = vec![0.0; horizon];
             for (t, share) in shifted.iter_mut().enumerate() {
-                carried = moved[t] + stay * carried;
+                carried = moved[l][t] + stay * carried;
                 *share = carried;
             }
             for (t, share) in shifted.iter().enumerate() {
                 m[t] = (m[t] - share).max(0.0);
             }
-            if let Some(home) = out.get_mut(&back.home) {
+            if let Some(home) = out.get_mut(&returns[l].home) {
                 for (night, share) in home.iter_mut().zip(&shifted) {
                     night.emergency_mean += share;
                 }
@@ -313,7 +332,8 @@ pub struct SharedNight {
     pub separate: u32,
     /// `Q(Σ m(t))`: the reserve the component keeps as a whole.
     pub pooled: u32,
-    /// Σ (beds − current) over the pools: what the component has before electives.
+    /// `max(0, Σ (beds − current))` over the pools: what the component has before
+    /// electives (a pool over capacity takes beds from the others).
     pub open: u32,
 }
 
@@ -369,14 +389,17 @@ pub fn shared_reserve(scenario: &Scenario, reserve: &BedReserve) -> Vec<SharedRe
                     pooled: 0,
                     open: 0,
                 };
+                let mut open: i64 = 0;
                 for pool in &pools {
                     if let Some(n) = reserve.get(pool).and_then(|n| n.get(t)) {
                         night.emergency_mean += n.emergency_mean;
                         night.separate += n.emergency_reserve;
-                        night.open += n.beds.saturating_sub(n.current);
+                        open += i64::from(n.beds) - i64::from(n.current);
                     }
                 }
                 night.pooled = poisson_quantile(night.emergency_mean, quantile);
+                // A pool over capacity (current above beds) takes beds from the others.
+                night.open = u32::try_from(open.max(0)).unwrap_or(u32::MAX);
                 night
             })
             .collect();

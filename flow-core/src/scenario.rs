@@ -124,7 +124,8 @@ pub struct LinkBeds {
 pub struct Repatriation {
     /// Bed kind of the repatriated patients (a ward kind).
     pub kind: String,
-    /// Nights at the centre before the patient returns.
+    /// Nights at the centre before the patient returns (at least 1).
+    #[schemars(range(min = 1))]
     pub after_nights: u32,
     /// Most patients returned per day.
     pub max_per_day: u32,

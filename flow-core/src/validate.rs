@@ -792,13 +792,19 @@ fn check_network(s: &Scenario, r: &mut Report, n: &Names<'_, '_>) {
                 }
             }
         }
-        if let Some(repatriation) = &link.repatriation
-            && !n.kinds.contains(repatriation.kind.as_str())
-        {
-            r.add(
-                format!("{path}.repatriation.kind"),
-                unknown("bed kind", &repatriation.kind, n.known_kinds),
-            );
+        if let Some(repatriation) = &link.repatriation {
+            if !n.kinds.contains(repatriation.kind.as_str()) {
+                r.add(
+                    format!("{path}.repatriation.kind"),
+                    unknown("bed kind", &repatriation.kind, n.known_kinds),
+                );
+            }
+            if repatriation.after_nights < 1 {
+                r.add(
+                    format!("{path}.repatriation.after_nights"),
+                    at_least(1, repatriation.after_nights),
+                );
+            }
         }
     }
     if r.errors.len() > before {
@@ -2078,6 +2084,13 @@ mod tests {
         assert_problem(&errors, "network.links[0].electives.max_per_day", "");
         assert_problem(&errors, "network.links[0].repatriation.max_per_day", "");
         assert_eq!(errors.len(), 3, "{}", FieldErrors(errors.clone()));
+        let errors = problems_after(|v| {
+            let mut link = good_link();
+            link["repatriation"]["after_nights"] = json!(0);
+            with_network(v, json!([link]));
+        });
+        assert_problem(&errors, "network.links[0].repatriation.after_nights", "");
+        assert_eq!(errors.len(), 1, "{}", FieldErrors(errors.clone()));
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub fn json(rows: &[Row]) -> Value {
                 "name": r.variant.name,
                 "theatre": r.variant.theatre.as_str(),
                 "bed_quantile": r.variant.bed_quantile,
-                "network": r.variant.network,
+                "network": r.variant.network.as_str(),
                 "booked_cases": r.booked_cases,
                 "planned_avoidable_breaches": r.planned_breaches,
                 "overdue_booked": r.overdue_booked,

@@ -15,8 +15,11 @@
 //! reserve); each pool's own room, less what others lend it, is checked with the rest
 //! of constraint 5.
 //!
-//! This reads the scenario's links itself and shares nothing with the planner or with
-//! [`crate::network`], so a bug in either cannot hide a bad move here.
+//! Constraint 8 reads the scenario's links itself and shares nothing with the planner
+//! or with [`crate::network`], so a bug in either cannot hide a bad move here. The
+//! pooled reserve comes from `reserve`, which reads the bed components from
+//! [`crate::network`] (the contract's graph, not a planner); a test builds the
+//! expected components and reserves by hand.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -368,8 +368,8 @@ pub fn lent_beds(scenario: &Scenario) -> Vec<Lent<'_>> {
     out
 }
 
-/// The repatriation terms of the scenario's links with a daily maximum above 0, in
-/// link order; none when the network is absent or invalid.
+/// The repatriation terms of the scenario's links with a daily maximum and a stay at
+/// the centre above 0, in link order; none when the network is absent or invalid.
 pub fn repatriations(scenario: &Scenario) -> Vec<Return<'_>> {
     if !usable(scenario) {
         return Vec::new();
@@ -378,7 +378,7 @@ pub fn repatriations(scenario: &Scenario) -> Vec<Return<'_>> {
         .iter()
         .filter_map(|link| {
             let r = link.repatriation.as_ref()?;
-            (r.max_per_day > 0).then_some(Return {
+            (r.max_per_day > 0 && r.after_nights > 0).then_some(Return {
                 centre: &link.to,
                 home: &link.from,
                 kind: &r.kind,

@@ -146,6 +146,8 @@ struct Patient {
     /// In a bed another site's pool lends along this lending edge
     /// ([`Simulator::lending`]).
     lent: Option<usize>,
+    /// Already returned from a centre to its unit (a patient moves once).
+    repatriated: bool,
     /// Elective: index into `Simulator::electives`, its current segment and the horizon
     /// day that segment ends.
     elective: usize,
@@ -337,6 +339,7 @@ impl<'a> Run<'a> {
                 emergency: false,
                 outlier: false,
                 lent: None,
+                repatriated: false,
                 elective: usize::MAX,
                 segment: 0,
                 segment_end_day: 0,
@@ -380,6 +383,7 @@ impl<'a> Run<'a> {
                         emergency: true,
                         outlier: false,
                         lent: None,
+                        repatriated: false,
                         elective: usize::MAX,
                         segment: 0,
                         segment_end_day: 0,
@@ -459,10 +463,10 @@ impl<'a> Run<'a> {
                     for p in 0..self.beds.len() {
                         self.beds[p] = self.sim.pools[p].beds.get(t as usize).copied().unwrap_or(0);
                     }
-                    self.repatriate(t, time);
                     for p in 0..self.beds.len() {
                         self.serve(p, time);
                     }
+                    self.repatriate(t, time);
                 }
                 Ev::EmergencyArrival(i) => self.emergency_arrival(i),
                 Ev::Leave(i) => self.leave(i, time),
@@ -557,33 +561,43 @@ impl<'a> Run<'a> {
         self.out.refused_transfers += u32::try_from(refused).unwrap_or(u32::MAX);
     }
 
-    /// Start of day `day`: emergency patients in a bed of a repatriation term's centre
-    /// pool, admitted `after` nights ago and staying tonight, go to its home pool while
-    /// it has a free bed, at most `per_day`, earliest arrival first (terms in link
-    /// order) — the patients the reserve's transform moves (`reserve::bed_reserve`).
+    /// Start of day `day`, after the day's beds went to those boarding for them:
+    /// emergency patients in a bed of a repatriation term's centre pool, admitted
+    /// `after` nights ago, staying tonight and not moved before, go to its home pool
+    /// while it has a bed no one boards for, at most `per_day`, earliest arrival first
+    /// (terms in link order) — the patients the reserve's transform moves
+    /// (`reserve::bed_reserve`).
     fn repatriate(&mut self, day: u32, now: f64) {
         for term in &self.sim.returns {
             let Some(admitted) = day.checked_sub(term.after) else {
                 continue;
             };
             let (from, to) = (f64::from(admitted) * DAY, f64::from(admitted + 1) * DAY);
-            let mut moved = 0;
-            for i in 0..self.patients.len() {
-                if moved == term.per_day || self.occupied[term.home] >= self.beds[term.home] {
+            let tonight = f64::from(day + 1) * DAY;
+            let mut due: Vec<usize> = (0..self.patients.len())
+                .filter(|&i| {
+                    let p = &self.patients[i];
+                    p.emergency
+                        && !p.outlier
+                        && !p.repatriated
+                        && p.lent.is_none()
+                        && p.home == term.centre
+                        && p.place == Place::Bed(term.centre)
+                        && (from..to).contains(&p.arrival)
+                        && p.leave > tonight
+                })
+                .collect();
+            due.sort_by(|&a, &b| {
+                self.patients[a]
+                    .arrival
+                    .total_cmp(&self.patients[b].arrival)
+            });
+            let free = |r: &Self| r.beds[term.home] - r.occupied[term.home] - r.waiting[term.home];
+            for i in due.into_iter().take(term.per_day as usize) {
+                if free(self) <= 0 {
                     break;
                 }
-                let p = &self.patients[i];
-                if !p.emergency
-                    || p.outlier
-                    || p.lent.is_some()
-                    || p.home != term.centre
-                    || p.place != Place::Bed(term.centre)
-                    || p.arrival < from
-                    || p.arrival >= to
-                    || p.leave <= f64::from(day + 1) * DAY
-                {
-                    continue;
-                }
+                self.patients[i].repatriated = true;
                 self.occupied[term.centre] -= 1;
                 self.occupied[term.home] += 1;
                 self.emergency_present[term.centre] -= 1;
@@ -591,7 +605,6 @@ impl<'a> Run<'a> {
                 self.patients[i].home = term.home;
                 self.patients[i].place = Place::Bed(term.home);
                 self.out.repatriations += 1;
-                moved += 1;
             }
             self.serve(term.centre, now);
         }
@@ -878,6 +891,7 @@ impl<'a> Run<'a> {
                 emergency: false,
                 outlier: false,
                 lent: None,
+                repatriated: false,
                 elective: e,
                 segment: 0,
                 segment_end_day: spec.day,

@@ -563,53 +563,52 @@ fn a_pooled_reserve_overflows_no_more_often_than_separate_pools() {
     );
 }
 
-/// A centre `c` and a unit `u`, trauma wards of `beds` each, the weekly trauma stream
-/// at the centre, and the link u → c repatriating trauma patients after 3 nights, at
+/// A centre `s` and a unit `u`, trauma wards of `beds` each, the weekly trauma stream
+/// at the centre, and the link u → s repatriating trauma patients after 3 nights, at
 /// most `per_day` a day.
 fn repatriating(per_day: u32, beds: u32) -> Scenario {
+    repatriating_to(&[("u", per_day)], beds)
+}
+
+/// [`repatriating`] with one unit per `(site, per_day)`, linked in that order.
+fn repatriating_to(units: &[(&str, u32)], beds: u32) -> Scenario {
     let mut s = bare_scenario(14, &[], vec![stream("trauma", WEEK, 4.5)]);
-    s.sites.push(Site {
-        id: "u".into(),
-        name: "Unit".into(),
-        trust: None,
-        role: None,
-    });
-    for site in ["s", "u"] {
+    let mut links = Vec::new();
+    for &(unit, per_day) in units {
+        s.sites.push(Site {
+            id: unit.into(),
+            name: format!("Unit {unit}"),
+            trust: None,
+            role: None,
+        });
+        links.push(serde_json::json!({
+            "from": unit, "to": "s", "travel_min": 30,
+            "repatriation": { "kind": "trauma", "after_nights": 3, "max_per_day": per_day }
+        }));
+    }
+    for site in s.sites.clone() {
         s.wards.push(Ward {
-            id: format!("w-{site}"),
-            site: site.into(),
+            id: format!("w-{}", site.id),
+            site: site.id.clone(),
             kind: "trauma".into(),
             beds,
             closures: vec![],
         });
     }
-    s.network = Some(
-        serde_json::from_value(serde_json::json!({ "links": [{
-            "from": "u", "to": "s", "travel_min": 30,
-            "repatriation": { "kind": "trauma", "after_nights": 3, "max_per_day": per_day }
-        }]}))
-        .unwrap(),
-    );
+    s.network = Some(serde_json::from_value(serde_json::json!({ "links": links })).unwrap());
     s
 }
 
-#[test]
-fn repatriation_moves_the_census_the_reserve_expects() {
-    // Unlimited beds and no cap that binds: patients still in after 3 nights go home,
-    // a thinning of the Poisson census. The simulated mean census of the centre and
-    // the unit on every night is the transformed m(t) of `reserve` within 4 standard
-    // errors, and the two add up to the census without repatriation.
-    let runs = 1500;
-    let s = repatriating(1_000, 10_000);
-    let reserve = reserve::bed_reserve(&s);
+/// Mean simulated emergency census per pool and night against the reserve's m(t),
+/// within 4 standard errors.
+fn census_matches_the_model(s: &Scenario, runs: u64) -> Vec<RunOutcome> {
+    let reserve = reserve::bed_reserve(s);
     let keys = s.pools();
-    let sim = Simulator::new(&s, &empty_plan(&s), &SimOptions::with_seed(5)).unwrap();
+    let sim = Simulator::new(s, &empty_plan(s), &SimOptions::with_seed(5)).unwrap();
     let outcomes: Vec<RunOutcome> = (0..runs).map(|r| sim.replicate(r)).collect();
-    assert!(outcomes.iter().all(|o| o.repatriations > 0));
-    let whole = reserve::expected_census(&WEEK, 4.5, 14, |t| s.weekday(t));
     for (p, key) in keys.iter().enumerate() {
-        let m: Vec<f64> = reserve[key].iter().map(|n| n.emergency_mean).collect();
-        for (t, &m_t) in m.iter().enumerate() {
+        for (t, night) in reserve[key].iter().enumerate() {
+            let m_t = night.emergency_mean;
             let mean = outcomes
                 .iter()
                 .map(|o| f64::from(o.emergency_census[p][t]))
@@ -622,6 +621,44 @@ fn repatriation_moves_the_census_the_reserve_expects() {
             );
         }
     }
+    outcomes
+}
+
+#[test]
+fn two_links_from_one_centre_repatriate_each_patient_once() {
+    // Both units take every patient still in after 3 nights (caps that never bind):
+    // the first link takes them all, the second finds none left — in the model and
+    // in the simulator alike, and the censuses still add up to the centre's alone.
+    let s = repatriating_to(&[("u", 1_000), ("v", 1_000)], 10_000);
+    let outcomes = census_matches_the_model(&s, 800);
+    let reserve = reserve::bed_reserve(&s);
+    let keys = s.pools();
+    let v = keys.iter().position(|k| k.site == "v").unwrap();
+    assert!(reserve[&keys[v]].iter().all(|n| n.emergency_mean == 0.0));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.emergency_census[v].iter().all(|&c| c == 0))
+    );
+    let whole = reserve::expected_census(&WEEK, 4.5, 14, |t| s.weekday(t));
+    for (t, &w) in whole.iter().enumerate() {
+        let all: f64 = keys.iter().map(|k| reserve[k][t].emergency_mean).sum();
+        assert!((all - w).abs() < 1e-9, "night {t}: {all} vs {w}");
+    }
+}
+
+#[test]
+fn repatriation_moves_the_census_the_reserve_expects() {
+    // Unlimited beds and no cap that binds: patients still in after 3 nights go home,
+    // a thinning of the Poisson census. The simulated mean census of the centre and
+    // the unit on every night is the transformed m(t) of `reserve` within 4 standard
+    // errors, and the two add up to the census without repatriation.
+    let s = repatriating(1_000, 10_000);
+    let reserve = reserve::bed_reserve(&s);
+    let keys = s.pools();
+    let outcomes = census_matches_the_model(&s, 1500);
+    assert!(outcomes.iter().all(|o| o.repatriations > 0));
+    let whole = reserve::expected_census(&WEEK, 4.5, 14, |t| s.weekday(t));
     for (t, &w) in whole.iter().enumerate() {
         let both: f64 = keys.iter().map(|k| reserve[k][t].emergency_mean).sum();
         assert!((both - w).abs() < 1e-9, "night {t}: {both} vs {w}");

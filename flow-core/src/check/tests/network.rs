@@ -348,3 +348,57 @@ fn a_plan_over_the_pooled_reserve_is_caught() {
     apart.network = None;
     assert!(check(&apart, &valid_plan()).count(BedsOverRoom) > 0);
 }
+
+#[test]
+fn a_chain_of_lending_links_is_one_component_built_by_hand() {
+    // north → south lends 3 surgical beds, south → east 1: north, south and east form
+    // one component though north and east are not linked. East has its own stream
+    // (0.5 a day, L = 2: m = 0.5, 0.75, 0.875), north its 1 a day (m = 1, 1.5, 1.75).
+    let mut s = lending_scenario(10, 6);
+    s.sites
+        .push(serde_json::from_value(json!({ "id": "east", "name": "East" })).unwrap());
+    s.wards.push(
+        serde_json::from_value(
+            json!({ "id": "e-surg", "site": "east", "kind": "surgical", "beds": 5 }),
+        )
+        .unwrap(),
+    );
+    s.emergency.admissions.push(
+        serde_json::from_value(json!({ "site": "east", "kind": "surgical",
+                                        "per_day": [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], "los_mean_nights": 2.0 }))
+        .unwrap(),
+    );
+    s.network.as_mut().unwrap().links.push(
+        serde_json::from_value(json!({ "from": "south", "to": "east", "travel_min": 20,
+                                        "beds": [{ "kind": "surgical", "lend": 1 }] }))
+        .unwrap(),
+    );
+    let reserve = crate::reserve::bed_reserve(&s);
+    let pool = |site: &str| PoolKey {
+        site: site.into(),
+        kind: "surgical".into(),
+    };
+    let borrow = |site: &str| reserve[&pool(site)][0].borrow;
+    assert_eq!(
+        (borrow("north"), borrow("south"), borrow("east")),
+        (3, 1, 0)
+    );
+    let shared = crate::reserve::shared_reserve(&s, &reserve);
+    assert_eq!(shared.len(), 1, "{shared:#?}");
+    assert_eq!(
+        shared[0].pools,
+        [pool("east"), pool("north"), pool("south")]
+    );
+    let q = |m: f64| crate::reserve::poisson_quantile(m, 0.9);
+    for (t, (north, east)) in [(1.0, 0.5), (1.5, 0.75), (1.75, 0.875)].iter().enumerate() {
+        let night = shared[0].nights[t];
+        assert!(
+            (night.emergency_mean - (north + east)).abs() < 1e-9,
+            "night {t}"
+        );
+        assert_eq!(night.pooled, q(north + east), "night {t}");
+        assert_eq!(night.separate, q(*north) + q(*east), "night {t}");
+        // Open beds: 10 + 6 + 5, nobody in.
+        assert_eq!(night.open, 21, "night {t}");
+    }
+}

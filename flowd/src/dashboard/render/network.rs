@@ -1,7 +1,9 @@
 //! `#network` (only for a scenario with `network`): per directed link that carries
 //! electives, the moves the plan makes along it today and over the horizon against its
 //! daily cap, and the patients moved in and out of each site; then tonight's emergency
-//! bed reserve of each bed-sharing component, kept together against kept apart. The
+//! bed reserve of each bed-sharing component, kept together against kept apart, and
+//! the beds that frees (apart, less the larger of pooled and what each pool still
+//! keeps itself). The
 //! figures are the plan's own `transfers` and `network`, the same numbers `/metrics`
 //! exports as `flowd_network_link_moves` and `flowd_network_pooled_reserve_beds`.
 //!
@@ -88,10 +90,24 @@ pub fn section(out: &mut String, input: &Input<'_>, site: Option<&str>) {
                 esc(&names.join(", ")),
                 r.separate,
                 r.pooled,
-                r.separate.saturating_sub(r.pooled)
+                freed(input, r)
             );
         }
         out.push_str("</tbody></table></div>");
     }
     out.push_str("</section>");
+}
+
+/// Beds pooling frees tonight for electives in component `r`: the reserves kept apart
+/// less what is still held, which is the larger of the pooled reserve and the sum of
+/// what each pool keeps itself (the plan's `occupancy[].emergency_reserve`).
+pub fn freed(input: &Input<'_>, r: &flow_core::plan::PooledReserve) -> u32 {
+    let kept: u32 = input
+        .plan
+        .occupancy
+        .iter()
+        .filter(|o| o.date == r.date && o.kind == r.kind && r.pools.contains(&o.site))
+        .map(|o| o.emergency_reserve)
+        .sum();
+    r.separate.saturating_sub(kept.max(r.pooled))
 }
