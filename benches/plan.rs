@@ -8,7 +8,8 @@
 //!
 //! `cargo bench --bench plan` (add a filter such as `medium` to run one size;
 //! `medium-seeds` times the optimiser on seeds 1–5, `medium-tight` on seeds 1–5 of the
-//! tight waiting-list profile; `network` the five-site clinical network at its default
+//! tight waiting-list profile, `medium-tight-floor` seed 1 with the breach floor as
+//! `flowd plan` runs it; `network` the five-site clinical network at its default
 //! size and with each site about a medium trust, `--scale 3`).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -74,6 +75,17 @@ fn bench(c: &mut Criterion) {
             b.iter(|| plan(&scenario, &PlanOptions::default()))
         });
     }
+    group.finish();
+    // The breach floor (`flowd plan`'s default, off in the library and the daemon):
+    // the exact breach-count model and a re-plan around it, tight seed 1.
+    let mut group = c.benchmark_group("medium-tight-floor");
+    group.sample_size(10);
+    let scenario = generate(&GenerateOptions::new(Size::Medium, 1).with_profile(Profile::Tight));
+    let floor = PlanOptions {
+        floor_seconds: Some(30.0),
+        ..PlanOptions::default()
+    };
+    group.bench_function("optimise/1", |b| b.iter(|| plan(&scenario, &floor)));
     group.finish();
     // The clinical network: five sites planned together.
     let mut group = c.benchmark_group("network");

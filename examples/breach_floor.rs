@@ -4,8 +4,9 @@
 //! `cargo run --release --example breach_floor -- medium tight 1 5` prints one
 //! Markdown row per seed: the exact minimum of avoidable breaches (the case × session
 //! MIP with the breach count alone as objective, solved to optimality), the planner's
-//! and hand booking's (greedy: treat in turn, first fit) breaches, overdue cases booked
-//! and utilisation, and the planner's time. Arguments: size (`tiny`, `medium`,
+//! with the breach floor (as `flowd plan` runs it, 30 s) and without (the library
+//! default, the daemon's), and hand booking's (greedy: treat in turn, first fit)
+//! breaches, overdue cases booked and utilisation, and the planner's times. Arguments: size (`tiny`, `medium`,
 //! `large`), profile (`standard`, `tight`), first and last seed.
 
 use std::time::Instant;
@@ -35,7 +36,7 @@ fn main() {
     };
     println!("{size} trusts, {profile} profile");
     println!(
-        "| seed | due in horizon | breaches: minimum / planner / greedy | overdue booked: planner / greedy (of) | utilisation: planner / greedy | planner s |"
+        "| seed | due in horizon | breaches: minimum / planner with floor / without / greedy | overdue booked: floor / without / greedy (of) | utilisation: floor / without / greedy | planner s: floor / without |"
     );
     println!("|---|---|---|---|---|---|");
     for seed in first..=last {
@@ -43,23 +44,34 @@ fn main() {
         let t = Instant::now();
         let planned = plan(&s, &PlanOptions::default()).expect("plan");
         let seconds = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let floor = PlanOptions {
+            floor_seconds: Some(30.0),
+            ..PlanOptions::default()
+        };
+        let floored = plan(&s, &floor).expect("plan");
+        let floor_seconds = t.elapsed().as_secs_f64();
         let greedy = plan(&s, &PlanOptions::with_strategy(Strategy::Greedy)).expect("greedy");
         let minimum = plan_exact(&s, &exact, Objective::Breaches);
         let (p, g, m) = (check(&s, &planned), check(&s, &greedy), check(&s, &minimum));
+        let f = check(&s, &floored);
         assert!(
-            p.is_ok() && g.is_ok() && m.is_ok(),
+            p.is_ok() && g.is_ok() && m.is_ok() && f.is_ok(),
             "seed {seed}: a plan fails the checker"
         );
         let due: usize = p.kpis.by_priority.iter().map(|k| k.due_in_horizon).sum();
         println!(
-            "| {seed} | {due} | {} ({}) / {} / {} | {} / {} ({}) | {:.1}% / {:.1}% | {seconds:.2} |",
+            "| {seed} | {due} | {} ({}) / {} / {} / {} | {} / {} / {} ({}) | {:.1}% / {:.1}% / {:.1}% | {floor_seconds:.1} / {seconds:.2} |",
             m.kpis.avoidable_breaches,
             minimum.solver.status,
+            f.kpis.avoidable_breaches,
             p.kpis.avoidable_breaches,
             g.kpis.avoidable_breaches,
+            f.kpis.overdue_booked,
             p.kpis.overdue_booked,
             g.kpis.overdue_booked,
             p.kpis.overdue,
+            100.0 * f.kpis.utilisation,
             100.0 * p.kpis.utilisation,
             100.0 * g.kpis.utilisation,
         );

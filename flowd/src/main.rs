@@ -454,6 +454,13 @@ struct PlanArgs {
     /// (unless they became infeasible).
     #[arg(long, default_value_t = 2)]
     freeze_days: u32,
+    /// The breach floor (optimise, without --previous): when the plan leaves due cases
+    /// late, spend up to this many seconds on the exact breach-count model and keep
+    /// its plan (the backlog and minutes booked around it) if it has fewer avoidable
+    /// breaches. 0 turns it off. Skipped on trust-scale lists, too large for the exact
+    /// model; the daemon never runs it (it re-plans in a fraction of a second).
+    #[arg(long, value_name = "S", default_value_t = 30.0)]
+    floor_seconds: f64,
 }
 
 impl PlanArgs {
@@ -468,6 +475,13 @@ impl PlanArgs {
         }
         if !(self.mip_gap.is_finite() && (0.0..1.0).contains(&self.mip_gap)) {
             return Err(anyhow::anyhow!("--mip-gap: {} is not in [0, 1)", self.mip_gap).into());
+        }
+        if !(self.floor_seconds.is_finite() && self.floor_seconds >= 0.0) {
+            return Err(anyhow::anyhow!(
+                "--floor-seconds: {} is not a number of seconds ≥ 0",
+                self.floor_seconds
+            )
+            .into());
         }
         let previous = match &self.previous {
             Some(path) => Some(load_plan(path, strict)?),
@@ -488,6 +502,7 @@ impl PlanArgs {
             mip_gap: self.mip_gap,
             previous,
             freeze_days: self.freeze_days,
+            floor_seconds: (self.floor_seconds > 0.0).then_some(self.floor_seconds),
         })
     }
 }

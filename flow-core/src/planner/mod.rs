@@ -15,7 +15,11 @@
 //!      committed only when the plan's value rises;
 //!   4. flexible sessions the aggregate gave away but nobody used are opened to every
 //!      specialty, and everything left is offered again (late due cases and cases not
-//!      yet due last).
+//!      yet due last);
+//!   5. optionally the breach floor ([`PlanOptions::floor_seconds`], on in `flowd
+//!      plan`): when due cases are still late and the instance is small enough, the
+//!      exact breach-count model's plan is re-planned as the previous plan, and kept
+//!      when it has fewer avoidable breaches.
 //! - [`Strategy::Greedy`], the treat-in-turn first-fit baseline of [`crate::greedy`].
 //! - [`Strategy::Exact`], the case-level MIP of [`crate::model::exact`] — small
 //!   instances only; it measures what the decomposition gives away.
@@ -87,7 +91,20 @@ pub struct PlanOptions {
     /// Days from the start inside which previous bookings are never moved (unless
     /// they became infeasible).
     pub freeze_days: u32,
+    /// The breach floor ([`Strategy::Optimise`], no `previous`): seconds the exact
+    /// breach-count model may spend when the plan leaves due cases late; its plan,
+    /// re-planned as the previous plan (so the overdue backlog and minutes are booked
+    /// around its on-time bookings), replaces the first when it has fewer avoidable
+    /// breaches. `None` (the default, and the daemon's) skips it: it takes seconds
+    /// where the planner takes a fraction of one. Skipped on instances too large for
+    /// the exact model ([`FLOOR_MAX_PAIRS`]).
+    pub floor_seconds: Option<f64>,
 }
+
+/// Largest exact breach model the floor builds, as (due cases inside the horizon) ×
+/// (elective sessions): a tight medium trust has ~290 × 400, where HiGHS proves the
+/// minimum in 5–20 s; a trust-scale list (~2,500 × 2,500) is out of its reach.
+pub const FLOOR_MAX_PAIRS: usize = 1_000_000;
 
 impl Default for PlanOptions {
     fn default() -> Self {
@@ -98,6 +115,7 @@ impl Default for PlanOptions {
             mip_gap: 0.01,
             previous: None,
             freeze_days: 2,
+            floor_seconds: None,
         }
     }
 }
@@ -158,7 +176,15 @@ pub fn plan(scenario: &Scenario, options: &PlanOptions) -> Result<Plan, PlanErro
                 },
             )
         }
-        Strategy::Optimise => optimise(scenario, options, &solve),
+        Strategy::Optimise => {
+            let first = optimise(scenario, options, &solve);
+            match options.floor_seconds {
+                Some(limit) if limit > 0.0 && options.previous.is_none() => {
+                    floor(scenario, options, &solve, first, limit)
+                }
+                _ => first,
+            }
+        }
         Strategy::Exact => {
             model::exact::plan_exact(scenario, &solve, model::exact::Objective::Full)
         }
@@ -167,6 +193,77 @@ pub fn plan(scenario: &Scenario, options: &PlanOptions) -> Result<Plan, PlanErro
         plan.changes = Some(changes(scenario, previous, &plan));
     }
     Ok(plan)
+}
+
+/// The breach floor (see [`PlanOptions::floor_seconds`]): when `first` leaves due
+/// cases late and the instance is small enough, the exact breach-count model's plan
+/// is re-planned as the previous plan (its on-time bookings kept, its session
+/// decisions the MIP's start, the backlog and minutes booked around them); the result
+/// replaces `first` when it has fewer avoidable breaches, or as few with more value.
+fn floor(
+    scenario: &Scenario,
+    options: &PlanOptions,
+    solve: &SolveOptions,
+    first: Plan,
+    limit: f64,
+) -> Plan {
+    let late = late_cases(scenario, &first);
+    let due = (0..scenario.waiting_list.len())
+        .filter(|&c| matches!(tier(scenario, c), Tier::Due(_)))
+        .count();
+    let sessions = scenario
+        .theatres
+        .iter()
+        .filter(|t| !t.emergency)
+        .map(|t| t.sessions.len())
+        .sum::<usize>();
+    if late == 0 || due.saturating_mul(sessions) > FLOOR_MAX_PAIRS {
+        return first;
+    }
+    let exact = SolveOptions {
+        mip_gap: 0.0,
+        time_limit: Some(limit),
+        ..*solve
+    };
+    let minimum = model::exact::plan_exact(scenario, &exact, model::exact::Objective::Breaches);
+    if late_cases(scenario, &minimum) >= late {
+        return first;
+    }
+    let around = PlanOptions {
+        previous: Some(minimum),
+        floor_seconds: None,
+        ..options.clone()
+    };
+    let mut again = optimise(scenario, &around, solve);
+    let (a, b) = (late_cases(scenario, &again), late);
+    if a < b || a == b && model::score(scenario, &again) > model::score(scenario, &first) {
+        again.changes = None;
+        again.solver.seconds += first.solver.seconds;
+        again
+    } else {
+        first
+    }
+}
+
+/// Due cases inside the horizon that `plan` leaves unbooked or books after their due
+/// date (its avoidable breaches).
+fn late_cases(scenario: &Scenario, plan: &Plan) -> usize {
+    let mut day: HashMap<&str, u32> = HashMap::new();
+    for session in &plan.sessions {
+        if let Some(t) = scenario.day_in_horizon(session.date) {
+            for id in &session.cases {
+                day.insert(id.as_str(), t);
+            }
+        }
+    }
+    (0..scenario.waiting_list.len())
+        .filter(|&c| match tier(scenario, c) {
+            Tier::Due(d) => day
+                .get(scenario.waiting_list[c].id.as_str())
+                .is_none_or(|&t| t > d),
+            _ => false,
+        })
+        .count()
 }
 
 /// The few contract rules without which no plan is meaningful (the validator checks
