@@ -492,11 +492,7 @@ impl<'a> Ledger<'a> {
             .iter()
             .enumerate()
             .take_while(|(i, _)| day as usize + i < horizon)
-            .all(|(i, &pool)| {
-                let night = day as usize + i;
-                self.room[pool][night] >= 1
-                    && self.pool_shared[pool].is_none_or(|c| self.shared_room[c][night] >= 1)
-            })
+            .all(|(i, &pool)| self.has_bed(pool, day + i as u32))
     }
 
     /// The bed-sharing components: `(pools, beds their electives may still fill
